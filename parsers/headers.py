@@ -1,0 +1,181 @@
+"""Header blocks: split, unfold and decode, keeping order and duplicates.
+
+Responsible for turning the raw header bytes of one MIME entity into ``(name, value)``
+pairs with RFC 2047 encoded-words decoded (RFC 6532 UTF-8 and stray 8-bit bytes too),
+and for the typed getters built on them: message-ids, dates. It never raises on
+malformed input: what it had to guess is reported as defect strings.
+
+It may not parse MIME structure (``mime.py``) or addresses (``addresses.py``).
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+from parsers.text import decode_base64, decode_bytes
+
+# RFC 5322 §2.1.1 says 998 characters per line; real mail goes far beyond that, so the
+# limits below are our own, chosen so a hostile header block cannot exhaust memory or
+# time: 256 KiB of header bytes and 1,000 fields per entity (Gmail and Exchange both
+# reject messages with much smaller header blocks).
+MAX_HEADER_BYTES = 256 * 1024
+MAX_HEADER_FIELDS = 1000
+
+# RFC 2047 §2: encoded-word = "=?" charset ["*" language] "?" encoding "?" text "?="
+_ENCODED_WORD = re.compile(rb"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([bBqQ])\?([^?\s]*)\?=")
+_FIELD_NAME = re.compile(rb"^([\x21-\x39\x3b-\x7e]+)[ \t]*:")
+_LINE_SPLIT = re.compile(rb"\r\n|\n|\r")
+_MSG_ID = re.compile(r"<\s*([^<>\s]+?)\s*>")
+_FOLD = re.compile(r"\r?\n(?=[ \t])|\r(?=[ \t])")
+
+
+def split_header_block(data: bytes) -> tuple[bytes, bytes]:
+    """Split an entity into (header bytes, body bytes) at the first empty line.
+
+    A line that is neither a field nor a continuation also ends the headers
+    (as the stdlib parser does); a leading mbox ``From `` line is part of the headers.
+    """
+    pos = 0
+    length = len(data)
+    first = True
+    while pos < length:
+        nl = data.find(b"\n", pos)
+        end = length if nl < 0 else nl + 1
+        line = data[pos:end].rstrip(b"\r\n")
+        if not line:
+            return data[:pos], data[end:]
+        if not (
+            line[:1] in (b" ", b"\t")
+            or _FIELD_NAME.match(line)
+            or (first and line.startswith(b"From "))
+        ):
+            return data[:pos], data[pos:]
+        first = False
+        pos = end
+    return data, b""
+
+
+def parse_header_block(block: bytes) -> tuple[list[tuple[str, bytes]], list[str]]:
+    """Raw (name, unfolded raw value) pairs, in order, with defects for what was dropped."""
+    defects: list[str] = []
+    if len(block) > MAX_HEADER_BYTES:
+        defects.append(f"header block over {MAX_HEADER_BYTES} bytes: truncated")
+        block = block[:MAX_HEADER_BYTES]
+    fields: list[tuple[str, list[bytes]]] = []
+    for line in _LINE_SPLIT.split(block):
+        if not line:
+            continue
+        if line[:1] in (b" ", b"\t"):
+            if fields:
+                fields[-1][1].append(line)
+            else:
+                defects.append("header block starts with a continuation line")
+            continue
+        match = _FIELD_NAME.match(line)
+        if match is None:
+            if not (not fields and line.startswith(b"From ")):
+                defects.append("header line without a field name ignored")
+            continue
+        if len(fields) >= MAX_HEADER_FIELDS:
+            defects.append(f"more than {MAX_HEADER_FIELDS} header fields: rest ignored")
+            break
+        name = match.group(1).decode("ascii")
+        fields.append((name, [line[match.end() :]]))
+    return [(name, b"".join(parts).strip()) for name, parts in fields], defects
+
+
+def decode_header_value(raw: bytes) -> tuple[str, list[str]]:
+    """RFC 2047/6532 decoding of one unfolded header value into valid text."""
+    defects: list[str] = []
+    if b"=?" not in raw:
+        return _plain(raw, defects), defects
+    out: list[str] = []
+    pos = 0
+    pending: list[tuple[str, bytes]] = []  # adjacent encoded words: (charset, bytes)
+
+    def flush() -> None:
+        # Adjacent encoded-words in one charset are joined as bytes first: senders split
+        # multi-byte characters across words (RFC 2047 §5 forbids it; Outlook does it).
+        index = 0
+        while index < len(pending):
+            charset, chunk = pending[index]
+            index += 1
+            while index < len(pending) and pending[index][0] == charset:
+                chunk += pending[index][1]
+                index += 1
+            text, text_defects = decode_bytes(chunk, charset)
+            defects.extend(f"encoded-word: {d}" for d in text_defects)
+            out.append(text)
+        pending.clear()
+
+    for match in _ENCODED_WORD.finditer(raw):
+        between = raw[pos : match.start()]
+        if between and not (pending and between.isspace()):
+            flush()
+            out.append(_plain(between, defects))
+        charset = match.group(1).decode("ascii", "replace").lower()
+        kind = match.group(2).upper()
+        payload = match.group(3)
+        if kind == b"B":
+            data, ok = decode_base64(payload)
+            if not ok:
+                defects.append("encoded-word: invalid base64 recovered")
+        else:
+            data = _q_decode(payload)
+        pending.append((charset, data))
+        pos = match.end()
+    flush()
+    tail = raw[pos:]
+    if tail:
+        out.append(_plain(tail, defects))
+    text = "".join(out)
+    if "=?" in text and re.search(r"=\?[^?\s]+\?[bBqQ]\?", text):
+        defects.append("encoded-word not terminated: left as is")
+    return text, defects
+
+
+def _plain(raw: bytes, defects: list[str]) -> str:
+    if raw.isascii():
+        return raw.decode("ascii")
+    # RFC 6532 allows UTF-8 in headers; anything else is a guess.
+    text, text_defects = decode_bytes(raw, None)
+    if text_defects:
+        defects.append("8-bit header bytes that are not UTF-8: charset guessed")
+    return text
+
+
+def _q_decode(payload: bytes) -> bytes:
+    # RFC 2047 §4.2: "_" is a space, "=XX" a byte.
+    return binascii.a2b_qp(payload.replace(b"_", b" "))
+
+
+def unfold(value: str) -> str:
+    """RFC 5322 §2.2.3 unfolding: CRLF before whitespace removed."""
+    return _FOLD.sub("", value)
+
+
+def message_ids(value: str) -> list[str]:
+    """The ``<id>`` tokens of a Message-ID/In-Reply-To/References value, without brackets.
+
+    Values without angle brackets (some MTAs) give their whitespace-separated words.
+    """
+    found = _MSG_ID.findall(value)
+    if found:
+        return found
+    return [word.strip("<>") for word in value.split() if word.strip("<>")]
+
+
+def parse_date(value: str) -> tuple[datetime | None, list[str]]:
+    """RFC 5322 §3.3 date, always timezone-aware (``-0000`` and no zone read as UTC)."""
+    if not value.strip():
+        return None, []
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None, [f"unparseable Date header: {value[:80]!r}"]
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC), []
+    return parsed, []

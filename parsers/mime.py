@@ -1,0 +1,527 @@
+"""``parse(raw, received_at)``: one message's bytes to a ``ParsedMessage``; never raises.
+
+Rationale: flanker's scanner finds the MIME tree (boundaries, nesting, enclosed
+messages) quickly and tolerantly, but it decodes the whole message with one guessed
+charset, which mangles 8-bit parts in different charsets. So flanker is given the bytes
+as latin-1 text (one character per byte, lossless) and only tells us *where* each entity
+is; headers, transfer encodings and charsets are then decoded here from the original
+bytes (``headers.py``, ``text.py``). Where flanker refuses a message, the stdlib
+``email`` parser builds the tree instead; where both fail, the message is read as one
+text entity. Every such step is a defect, never an exception.
+
+This is the one module that imports ``flanker.mime``. It does no I/O, reads no clock
+(``received_at`` is passed in) and logs nothing.
+"""
+
+from __future__ import annotations
+
+import email.message
+import email.parser
+import email.policy
+import email.utils
+import hashlib
+import re
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from parsers.addresses import parse_addresses
+from parsers.headers import (
+    decode_header_value,
+    message_ids,
+    parse_date,
+    parse_header_block,
+    split_header_block,
+)
+from parsers.model import Address, Attachment, ParsedMessage, Part
+from parsers.reply import split_reply
+from parsers.text import (
+    decode_base64,
+    decode_bytes,
+    decode_quoted_printable,
+    html_to_text,
+)
+
+with warnings.catch_warnings():
+    # flanker 0.9.11 imports the deprecated stdlib modules cgi and imghdr (removed in
+    # Python 3.13); the warnings are about flanker's code, not ours.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from flanker.mime import from_string as _flanker_from_string
+
+# Limits against hostile mail (our own numbers; no RFC sets them). Real mail nests a
+# few levels (a forward of a forward in a multipart/mixed) and has tens of parts.
+MAX_DEPTH = 20
+MAX_PARTS = 1000
+
+# The machine-readable parts of reports, read as text for the classifiers:
+# RFC 3464 (DSN), RFC 5965 (ARF), RFC 6522 (text/rfc822-headers), RFC 8098 (MDN).
+_REPORT_TYPES = frozenset(
+    {
+        "message/delivery-status",
+        "message/global-delivery-status",
+        "message/feedback-report",
+        "message/disposition-notification",
+        "message/global-disposition-notification",
+        "text/rfc822-headers",
+        "message/global-headers",
+    }
+)
+_MESSAGE_TYPES = frozenset({"message/rfc822", "message/global"})
+_CID_REF = re.compile(r"cid:([^\"'\s>)]+)", re.IGNORECASE)
+
+
+@dataclass(slots=True)
+class _Entity:
+    """One MIME entity located in the raw bytes: its header block, body and children."""
+
+    header_block: bytes
+    body: bytes
+    children: list[_Entity] = field(default_factory=list)
+    enclosed: _Entity | None = None
+
+
+@dataclass(slots=True)
+class _Headers:
+    raw: list[tuple[str, bytes]]
+    decoded: list[tuple[str, str]]
+    content_type: str
+    params: list[tuple[str, str]]
+    disposition: str | None
+    filename: str | None
+
+
+@dataclass(slots=True)
+class _State:
+    defects: list[str] = field(default_factory=list)
+    parts: list[Part] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    htmls: list[str] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    count: int = 0
+
+
+def parse(raw: bytes, received_at: datetime) -> ParsedMessage:
+    """Parse one message. Malformed input is described in ``.defects``, never raised.
+
+    ``received_at`` is accepted for symmetry with ``classify`` (and future use such as
+    dating a message without a Date header); parsing does not depend on it today.
+    """
+    del received_at  # not needed to parse; kept in the signature (DESIGN §2)
+    try:
+        return _parse(raw)
+    except Exception as exc:  # the last net: a bug here must not lose a message
+        return _minimal(raw, f"parser error {type(exc).__name__}: read as plain text")
+
+
+def _parse(raw: bytes) -> ParsedMessage:
+    defects: list[str] = []
+    root = _tree(raw, defects)
+    state = _State(defects=defects)
+    top = _read_headers(root.header_block, state.defects)
+    _walk(root, top, state, depth=0, in_body=True)
+    return _build(top, state)
+
+
+def _tree(raw: bytes, defects: list[str]) -> _Entity:
+    """The entity tree: flanker first, then the stdlib, then one flat entity."""
+    try:
+        return _from_flanker(raw)
+    except Exception as exc:  # flanker raises MimeError subclasses and worse on bad mail
+        defects.append(
+            f"MIME structure refused by flanker ({type(exc).__name__}): stdlib parser used"
+        )
+    try:
+        return _from_stdlib(raw)
+    except Exception as exc:  # the stdlib parser is lenient, but never trust a parser
+        defects.append(f"MIME structure unreadable ({type(exc).__name__}): read as one part")
+    head, body = split_header_block(raw)
+    return _Entity(header_block=head, body=body)
+
+
+def _from_flanker(raw: bytes) -> _Entity:
+    message = _flanker_from_string(raw.decode("latin-1"))
+    return _flanker_entity(message, 0)
+
+
+def _flanker_entity(part: Any, depth: int) -> _Entity:
+    container = part._container  # flanker keeps each entity's offsets there
+    data = container.read_message().encode("latin-1")
+    head, body = split_header_block(data)
+    entity = _Entity(header_block=head, body=body)
+    if depth >= MAX_DEPTH:
+        return entity
+    entity.children = [_flanker_entity(child, depth + 1) for child in part.parts or ()]
+    if part.enclosed is not None:
+        entity.enclosed = _flanker_entity(part.enclosed, depth + 1)
+    return entity
+
+
+def _from_stdlib(raw: bytes) -> _Entity:
+    parser = email.parser.BytesParser(policy=email.policy.compat32)
+    message = parser.parsebytes(raw)
+    return _stdlib_entity(message, 0)
+
+
+def _stdlib_entity(message: email.message.Message, depth: int) -> _Entity:
+    head = b"".join(
+        f"{name}: {value}\n".encode("utf-8", "surrogateescape")
+        for name, value in message.raw_items()
+    )
+    entity = _Entity(header_block=head, body=b"")
+    payload = message.get_payload()
+    if isinstance(payload, list):
+        if depth < MAX_DEPTH:
+            subs = [
+                _stdlib_entity(sub, depth + 1)
+                for sub in payload
+                if isinstance(sub, email.message.Message)
+            ]
+            if message.get_content_maintype() == "message" and subs:
+                entity.enclosed = subs[0]
+            else:
+                entity.children = subs
+    elif isinstance(payload, str):
+        # BytesParser keeps 8-bit bytes as surrogate escapes: this gives them back.
+        entity.body = payload.encode("utf-8", "surrogateescape")
+    return entity
+
+
+def _read_headers(block: bytes, defects: list[str]) -> _Headers:
+    raw, header_defects = parse_header_block(block)
+    defects.extend(header_defects)
+    decoded: list[tuple[str, str]] = []
+    for name, value in raw:
+        text, value_defects = decode_header_value(value)
+        defects.extend(f"{name}: {d}" for d in value_defects)
+        decoded.append((name, text))
+    ctype_raw = _first(raw, "content-type")
+    disp_raw = _first(raw, "content-disposition")
+    probe = email.message.Message()
+    content_type = "text/plain"
+    params: list[tuple[str, str]] = []
+    if ctype_raw is not None:
+        probe["Content-Type"] = ctype_raw.decode("utf-8", "replace")
+        main_value = ctype_raw.split(b";", 1)[0].strip().lower().decode("ascii", "replace")
+        if re.fullmatch(r"[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+", main_value):
+            content_type = main_value
+        else:
+            defects.append(f"invalid Content-Type {main_value[:40]!r}: text/plain assumed")
+        for key, param in (probe.get_params(header="content-type") or [])[1:]:
+            params.append((key.lower(), _param_text(param, defects)))
+    disposition: str | None = None
+    filename: str | None = None
+    if disp_raw is not None:
+        probe["Content-Disposition"] = disp_raw.decode("utf-8", "replace")
+        disposition = disp_raw.split(b";", 1)[0].strip().lower().decode("ascii", "replace")
+        for key, param in (probe.get_params(header="content-disposition") or [])[1:]:
+            if key.lower() == "filename":
+                filename = _param_text(param, defects)
+    if filename is None:
+        filename = dict(params).get("name")
+    return _Headers(
+        raw=raw,
+        decoded=decoded,
+        content_type=content_type,
+        params=params,
+        disposition=disposition,
+        filename=filename or None,
+    )
+
+
+def _param_text(value: str | tuple[str, str, str], defects: list[str]) -> str:
+    """A parameter value as text: RFC 2231 (charset'lang'value) or RFC 2047 in quotes."""
+    if isinstance(value, tuple):
+        charset, _lang, text = value
+        # email.utils.decode_params has already %-decoded the value as latin-1.
+        decoded, d = decode_bytes(text.encode("latin-1", "replace"), charset or "utf-8")
+        defects.extend(f"RFC 2231 parameter: {x}" for x in d)
+        return decoded
+    text = email.utils.unquote(value)
+    if "=?" in text:
+        decoded_text, d = decode_header_value(text.encode("utf-8", "surrogateescape"))
+        defects.extend(d)
+        return decoded_text
+    if any("\udc80" <= ch <= "\udcff" for ch in text):
+        decoded_text, d = decode_bytes(text.encode("utf-8", "surrogateescape"), None)
+        return decoded_text
+    return text
+
+
+def _first(raw: list[tuple[str, bytes]], name: str) -> bytes | None:
+    for key, value in raw:
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _transfer_decode(body: bytes, headers: _Headers, defects: list[str]) -> bytes:
+    cte_raw = _first(headers.raw, "content-transfer-encoding")
+    cte = cte_raw.decode("ascii", "replace").strip().lower() if cte_raw else "7bit"
+    if cte == "base64":
+        data, clean = decode_base64(body)
+        if not clean:
+            defects.append(f"{headers.content_type}: broken base64 recovered")
+        return data
+    if cte == "quoted-printable":
+        data, clean = decode_quoted_printable(body)
+        if not clean:
+            defects.append(f"{headers.content_type}: invalid quoted-printable kept literally")
+        return data
+    if cte not in ("7bit", "8bit", "binary", ""):
+        defects.append(f"unknown Content-Transfer-Encoding {cte[:40]!r}: body read as is")
+    return body
+
+
+def _walk(entity: _Entity, headers: _Headers, state: _State, depth: int, in_body: bool) -> None:
+    state.count += 1
+    if state.count > MAX_PARTS:
+        if state.count == MAX_PARTS + 1:
+            state.defects.append(f"more than {MAX_PARTS} MIME parts: the rest ignored")
+        return
+    ctype = headers.content_type
+    if ctype.startswith("multipart/"):
+        _check_boundary(entity, headers, state.defects)
+        if depth >= MAX_DEPTH:
+            state.defects.append(f"MIME nesting deeper than {MAX_DEPTH}: inner parts ignored")
+            return
+        if not entity.children:
+            if entity.body.strip():
+                state.defects.append(f"{ctype} without parts: body read as text")
+                text, d = decode_bytes(entity.body, dict(headers.params).get("charset"))
+                state.defects.extend(d)
+                _leaf_text(state, headers, _newlines(text), depth, in_body)
+            return
+        for child in entity.children:
+            child_headers = _read_headers(child.header_block, state.defects)
+            if not _first(child_headers.raw, "content-type") and ctype == "multipart/digest":
+                child_headers.content_type = "message/rfc822"
+            _walk(child, child_headers, state, depth + 1, in_body)
+        return
+    body = _transfer_decode(entity.body, headers, state.defects)
+    if ctype in _MESSAGE_TYPES:
+        _enclosed(entity, headers, body, state, depth)
+        return
+    if ctype.startswith("text/") or ctype in _REPORT_TYPES:
+        text, d = decode_bytes(body, dict(headers.params).get("charset"))
+        text = _newlines(text)
+        state.defects.extend(f"{ctype}: {x}" for x in d)
+        state.parts.append(_part(headers, text, depth))
+        is_body = in_body and headers.disposition != "attachment" and headers.filename is None
+        if is_body and ctype == "text/plain":
+            state.texts.append(text)
+            return
+        if is_body and ctype == "text/html":
+            state.htmls.append(text)
+            return
+    else:
+        state.parts.append(_part(headers, None, depth))
+    state.attachments.append(_attachment(headers, body, None))
+
+
+def _newlines(text: str) -> str:
+    """Line ends as "\n" (RFC 5322 CRLF, and the bare CR of old Mac clients)."""
+    if "\r" not in text:
+        return text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _leaf_text(state: _State, headers: _Headers, text: str, depth: int, in_body: bool) -> None:
+    state.parts.append(_part(headers, text, depth))
+    if in_body:
+        state.texts.append(text)
+
+
+def _enclosed(entity: _Entity, headers: _Headers, body: bytes, state: _State, depth: int) -> None:
+    """A forwarded or bounced message: one attachment with a summary, one text part."""
+    inner = entity.enclosed
+    content = body
+    if inner is None or _first(headers.raw, "content-transfer-encoding") not in (
+        None,
+        b"7bit",
+        b"8bit",
+        b"binary",
+    ):
+        head, inner_body = split_header_block(body)
+        inner = _Entity(header_block=head, body=inner_body)
+    inner_defects: list[str] = []
+    inner_headers = _read_headers(inner.header_block, inner_defects)
+    summary = _summary(inner_headers, inner_defects)
+    text, d = decode_bytes(content, dict(inner_headers.params).get("charset"))
+    state.defects.extend(f"{headers.content_type}: {x}" for x in d)
+    state.parts.append(_part(headers, _newlines(text), depth))
+    state.attachments.append(_attachment(headers, content, summary))
+
+
+def _summary(headers: _Headers, defects: list[str]) -> dict[str, Any]:
+    def get(name: str) -> str | None:
+        for key, value in headers.decoded:
+            if key.lower() == name:
+                return value
+        return None
+
+    from_, _ = parse_addresses([v for k, v in headers.raw if k.lower() == "from"][:1])
+    to, _ = parse_addresses([v for k, v in headers.raw if k.lower() == "to"])
+    date, _ = parse_date(get("date") or "")
+    ids = message_ids(get("message-id") or "")
+    return {
+        "message_id": ids[0] if ids else None,
+        "subject": get("subject") or "",
+        "from": from_[0].to_dict() if from_ else None,
+        "to": [a.to_dict() for a in to],
+        "date": date.isoformat().replace("+00:00", "Z") if date else None,
+    }
+
+
+def _check_boundary(entity: _Entity, headers: _Headers, defects: list[str]) -> None:
+    boundary = dict(headers.params).get("boundary")
+    if not boundary:
+        defects.append(f"{headers.content_type} without a boundary parameter")
+        return
+    marker = b"--" + boundary.encode("utf-8", "replace")
+    if marker not in entity.body:
+        defects.append(f"{headers.content_type}: boundary never found in the body")
+    elif marker + b"--" not in entity.body:
+        defects.append(f"{headers.content_type}: closing boundary missing")
+
+
+def _part(headers: _Headers, text: str | None, depth: int) -> Part:
+    return Part(
+        content_type=headers.content_type,
+        params=tuple(headers.params),
+        headers=tuple(headers.decoded),
+        text=text,
+        depth=depth,
+    )
+
+
+def _attachment(headers: _Headers, content: bytes, message: dict[str, Any] | None) -> Attachment:
+    cid_raw = next((v for k, v in headers.decoded if k.lower() == "content-id"), None)
+    content_id = None
+    if cid_raw:
+        ids = message_ids(cid_raw)
+        content_id = ids[0] if ids else None
+    return Attachment(
+        filename=headers.filename,
+        content_type=headers.content_type,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        content_id=content_id,
+        inline=headers.disposition == "inline",
+        content=content,
+        message=message,
+    )
+
+
+def _build(top: _Headers, state: _State) -> ParsedMessage:
+    defects = state.defects
+
+    def values(name: str) -> list[bytes]:
+        return [v for k, v in top.raw if k.lower() == name]
+
+    def first_text(name: str) -> str | None:
+        for key, value in top.decoded:
+            if key.lower() == name:
+                return value
+        return None
+
+    from_list, d1 = parse_addresses(values("from")[:1])
+    sender_list, d2 = parse_addresses(values("sender")[:1])
+    to, d3 = parse_addresses(values("to"))
+    cc, d4 = parse_addresses(values("cc"))
+    reply_to, d5 = parse_addresses(values("reply-to"))
+    for d in (d1, d2, d3, d4, d5):
+        defects.extend(d)
+    date, date_defects = parse_date(first_text("date") or "")
+    defects.extend(date_defects)
+    mid = message_ids(first_text("message-id") or "")
+    irt = message_ids(first_text("in-reply-to") or "")
+    refs = message_ids(" ".join(v for k, v in top.decoded if k.lower() == "references"))
+
+    html = "\n".join(state.htmls) if state.htmls else None
+    if state.texts:
+        text = "\n".join(state.texts)
+    elif html is not None:
+        text = html_to_text(html)
+    else:
+        text = ""
+    attachments = _mark_inline(state.attachments, html)
+    stripped, signature = split_reply(text, html)
+    return ParsedMessage(
+        message_id=mid[0] if mid else None,
+        in_reply_to=irt[0] if irt else None,
+        references=tuple(refs),
+        date=date,
+        subject=first_text("subject") or "",
+        from_=_one(from_list),
+        sender=_one(sender_list),
+        to=to,
+        cc=cc,
+        reply_to=reply_to,
+        headers=tuple(top.decoded),
+        content_type=top.content_type,
+        content_params=tuple(top.params),
+        text=text,
+        html=html,
+        stripped_text=stripped,
+        signature=signature,
+        attachments=tuple(attachments),
+        parts=tuple(state.parts),
+        defects=tuple(dict.fromkeys(defects)),
+    )
+
+
+def _one(addresses: tuple[Address, ...]) -> Address | None:
+    return addresses[0] if addresses else None
+
+
+def _mark_inline(attachments: list[Attachment], html: str | None) -> list[Attachment]:
+    """An attachment without disposition that the HTML shows by ``cid:`` is inline."""
+    if not html:
+        return attachments
+    referenced = {ref.lower() for ref in _CID_REF.findall(html)}
+    out: list[Attachment] = []
+    for att in attachments:
+        if not att.inline and att.content_id and att.content_id.lower() in referenced:
+            att = Attachment(
+                filename=att.filename,
+                content_type=att.content_type,
+                size=att.size,
+                sha256=att.sha256,
+                content_id=att.content_id,
+                inline=True,
+                content=att.content,
+                message=att.message,
+            )
+        out.append(att)
+    return out
+
+
+def _minimal(raw: bytes, defect: str) -> ParsedMessage:
+    """The message as one text body, for when everything else failed."""
+    try:
+        text, _ = decode_bytes(raw, None)
+    except Exception:  # decode_bytes should never fail; this is the last net anyway
+        text = raw.decode("utf-8", "replace")
+    return ParsedMessage(
+        message_id=None,
+        in_reply_to=None,
+        references=(),
+        date=None,
+        subject="",
+        from_=None,
+        sender=None,
+        to=(),
+        cc=(),
+        reply_to=(),
+        headers=(),
+        content_type="text/plain",
+        content_params=(),
+        text=text,
+        html=None,
+        stripped_text=text,
+        signature=None,
+        attachments=(),
+        parts=(),
+        defects=(defect,),
+    )

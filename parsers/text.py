@@ -1,0 +1,332 @@
+"""Bytes in any declared or detected charset to valid text; HTML to readable text.
+
+Responsible for the one rule of DESIGN §5: text is always valid UTF-8. The declared
+charset is tried first (through the superset a mail client really meant: windows-1252
+for iso-8859-1, gb18030 for gb2312, cp932 for shift_jis …), then detection with
+charset-normalizer, then a lossy decode with a defect. Also the content-transfer
+decodings (base64, quoted-printable) with recovery, and HTML-to-text (html2text).
+
+This is the one module that imports charset-normalizer and html2text. It may not look
+at MIME structure or headers.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import re
+import unicodedata
+from functools import lru_cache
+
+# Labels senders write for a charset they did not quite use. Decoding through the
+# superset is what browsers do (WHATWG Encoding Standard §4.2, "labels"): iso-8859-1 and
+# us-ascii are windows-1252 there, gb2312/gbk are gb18030, and Windows' shift_jis is cp932.
+_SUPERSETS: dict[str, str] = {
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+    "iso-8859-1": "cp1252",
+    "iso8859-1": "cp1252",
+    "latin1": "cp1252",
+    "latin-1": "cp1252",
+    "l1": "cp1252",
+    "iso-8859-9": "cp1254",
+    "iso-8859-11": "cp874",
+    "tis-620": "cp874",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "gb_2312-80": "gb18030",
+    "x-gbk": "gb18030",
+    "cp936": "gb18030",
+    "euc-cn": "gb18030",
+    "shift_jis": "cp932",
+    "shift-jis": "cp932",
+    "sjis": "cp932",
+    "x-sjis": "cp932",
+    "windows-31j": "cp932",
+    "ms_kanji": "cp932",
+    "iso-2022-jp": "iso2022_jp_ext",
+    "big5": "big5hkscs",
+    "x-big5": "big5hkscs",
+    "ks_c_5601-1987": "cp949",
+    "ks_c_5601": "cp949",
+    "euc-kr": "cp949",
+    "x-mac-roman": "mac_roman",
+    "macintosh": "mac_roman",
+    "utf8": "utf-8",
+    "unicode-1-1-utf-7": "utf-7",
+    "x-unicode20utf8": "utf-8",
+    "ansi_x3.4-1968": "cp1252",
+    "cp-850": "cp850",
+}
+
+# Labels that say nothing: decode by detection.
+_UNKNOWN = frozenset({"", "unknown", "unknown-8bit", "x-unknown", "default", "8bit", "none"})
+
+# Decoding is linear, but detection is not free: charset-normalizer looks at a sample.
+_DETECT_SAMPLE = 16 * 1024
+_SCORE_SAMPLE = 8 * 1024
+
+
+@lru_cache(maxsize=256)
+def codec_for(label: str | None) -> str | None:
+    """The Python codec to use for a MIME charset label, or None when unknown."""
+    if label is None:
+        return None
+    name = label.strip().strip("\"'").lower()
+    if name in _UNKNOWN:
+        return None
+    name = _SUPERSETS.get(name, name)
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        alias = _SUPERSETS.get(name.replace("_", "-"))
+        return codecs.lookup(alias).name if alias else None
+
+
+def decode_bytes(data: bytes, charset: str | None) -> tuple[str, list[str]]:
+    """Decode ``data`` declared as ``charset`` (None: not declared) to valid text.
+
+    Returns the text and defects (empty when the declared charset, or UTF-8/ASCII for
+    undeclared data, decoded it cleanly).
+    """
+    if not data:
+        return "", []
+    codec = codec_for(charset)
+    defects: list[str] = []
+    if codec is not None:
+        try:
+            return _valid(data.decode(codec)), []
+        except (UnicodeDecodeError, LookupError, ValueError):
+            if charset and codec_for(charset) != "utf-8":
+                # Very common mislabel: UTF-8 bytes declared as a legacy charset.
+                try:
+                    text = data.decode("utf-8")
+                except UnicodeDecodeError:
+                    pass
+                else:
+                    return _valid(text), [f"declared charset {charset} is wrong: read as utf-8"]
+            defects.append(f"bytes invalid in declared charset {charset}: charset detected")
+    else:
+        if data.isascii():
+            return _valid(data.decode("ascii")), []
+        try:
+            return _valid(data.decode("utf-8")), (
+                [f"unknown charset {charset}: read as utf-8"] if charset else []
+            )
+        except UnicodeDecodeError:
+            defects.append(
+                f"unknown charset {charset}: charset detected"
+                if charset
+                else "undeclared 8-bit charset: charset detected"
+            )
+    detected = detect_codec(data)
+    if detected is not None:
+        try:
+            return _valid(data.decode(detected)), defects
+        except (UnicodeDecodeError, LookupError):
+            pass
+    fallback = codec or "utf-8"
+    defects.append("undecodable bytes replaced")
+    return _valid(data.decode(fallback, "replace")), defects
+
+
+# Candidates for undeclared or mislabelled 8-bit text, in order of preference when two
+# read equally well: the Windows code pages and ISO 8859 parts of the big mail markets,
+# then the East Asian multi-byte charsets.
+_CANDIDATES = (
+    "cp1252",
+    "iso8859_2",
+    "cp1250",
+    "cp1251",
+    "koi8_r",
+    "koi8_u",
+    "iso8859_15",
+    "cp1254",
+    "cp1257",
+    "cp1253",
+    "iso8859_7",
+    "cp1255",
+    "cp1256",
+    "cp874",
+    "cp932",
+    "euc_jp",
+    "gb18030",
+    "big5hkscs",
+    "cp949",
+    "iso8859_5",
+    "cp866",
+    "mac_roman",
+)
+
+
+def detect_codec(data: bytes) -> str | None:
+    """The most plausible codec for undeclared 8-bit ``data`` (a bounded sample), or None.
+
+    charset-normalizer alone misreads short texts (a few accented words come out as
+    cp1250, KOI8-R as Shift_JIS), so each candidate decoding is also scored for how much
+    it reads like text: letters in one script per word, sensible letter case, no
+    control or symbol characters where letters should be.
+    """
+    sample = data[:_DETECT_SAMPLE]
+    if b"\x1b$" in sample or b"\x1b(" in sample:
+        for codec in ("iso2022_jp_ext", "iso2022_jp_2", "iso2022_kr"):
+            try:
+                sample.decode(codec)
+            except UnicodeDecodeError:
+                continue
+            return codec
+    if b"+" in sample and sample.isascii():
+        return "utf-7"
+    candidates = list(_CANDIDATES)
+    suggested, coherent = _normalizer_guess(sample)
+    if suggested is not None and suggested not in candidates:
+        candidates.append(suggested)
+    best: str | None = None
+    best_score = float("-inf")
+    scores: dict[str, float] = {}
+    for codec in candidates:
+        try:
+            text = sample.decode(codec)
+        except UnicodeDecodeError as exc:
+            # A sample cut in the middle of a multi-byte character only fails at its end.
+            if len(sample) < len(data) and exc.start >= len(sample) - 4:
+                text = sample[: exc.start].decode(codec, "replace")
+            else:
+                continue
+        except LookupError:
+            continue
+        text = text[:_SCORE_SAMPLE]
+        score = plausibility(text)
+        scores[codec] = score
+        if score > best_score:
+            best, best_score = codec, score
+    # When charset-normalizer recognised a language, its pick wins a near tie (it tells
+    # Turkish cp1254 from cp1252, which letter shapes alone cannot).
+    if suggested is not None and coherent and scores.get(suggested, -9.0) >= best_score - 0.05:
+        return suggested
+    return best
+
+
+def _normalizer_guess(sample: bytes) -> tuple[str | None, bool]:
+    from charset_normalizer import from_bytes  # imported lazily: it loads large tables
+
+    match = from_bytes(sample[:_SCORE_SAMPLE]).best()
+    if match is None:
+        return None, False
+    return codec_for(match.encoding), match.coherence >= 0.3
+
+
+def plausibility(text: str) -> float:
+    """How much ``text`` reads like human writing; higher is better (per non-ASCII char)."""
+    score = 0.0
+    count = 0
+    for word in text.split():
+        if word.isascii():
+            continue
+        letters = [ch for ch in word if ch.isalpha()]
+        scripts = {_script(ch) for ch in letters}
+        non_ascii_letters = sum(1 for ch in letters if not ch.isascii())
+        for index, ch in enumerate(word):
+            if ch.isascii():
+                continue
+            count += 1
+            category = unicodedata.category(ch)
+            if category[0] == "L" and not "\u3130" <= ch <= "\u318f":
+                score += 1.0
+                prev = word[index - 1] if index else ""
+                if ch.isupper() and prev.isalpha() and prev.islower():
+                    score -= 1.5  # "ÐÑÐ¸Ð²" and KOI8 read as cp1251 alternate case
+            elif category in ("Cc", "Co", "Cn", "Cs") or ch == "\ufffd":
+                score -= 4.0
+            elif "\u3130" <= ch <= "\u318f":
+                score -= 2.0  # Hangul compatibility jamo: EUC-JP kana read as cp949
+            elif ch < "\u3000" and (category[0] in "SN" or category in ("Po", "Pd", "Ps", "Pe")):
+                # symbols and punctuation glued to letters are mojibake
+                score -= 1.0 if letters else 0.0
+        if len(scripts) > 1:
+            score -= 2.0 * len(word)
+        latin = scripts == {"LATIN"}
+        if latin and len(letters) >= 3 and non_ascii_letters * 2 > len(letters):
+            score -= 1.0 * non_ascii_letters  # Latin words are mostly ASCII letters
+    return score / count if count else 0.0
+
+
+def _script(ch: str) -> str:
+    if ch.isascii():
+        return "LATIN"
+    try:
+        name = unicodedata.name(ch)
+    except ValueError:
+        return "UNKNOWN"
+    head = name.split(" ", 1)[0]
+    if head in ("CJK", "HIRAGANA", "KATAKANA", "HALFWIDTH", "FULLWIDTH", "IDEOGRAPHIC"):
+        return "CJK"
+    return head
+
+
+def _valid(text: str) -> str:
+    """Text that encodes to UTF-8: lone surrogates (utf-7, broken utf-16) replaced."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+_B64_JUNK = re.compile(rb"[^A-Za-z0-9+/]")
+_WS = re.compile(rb"\s+")
+
+
+def decode_base64(data: bytes) -> tuple[bytes, bool]:
+    """Base64 (RFC 2045 §6.8) without crashing; returns bytes and whether it was clean.
+
+    Characters outside the alphabet are ignored (§6.8 says so), missing padding is
+    repaired, and data after the padding is decoded too (some senders concatenate).
+    """
+    compact = _WS.sub(b"", data)
+    try:
+        return base64.b64decode(compact, validate=True), True
+    except (binascii.Error, ValueError):
+        pass
+    chunks: list[bytes] = []
+    for piece in compact.split(b"="):
+        cleaned = _B64_JUNK.sub(b"", piece)
+        if len(cleaned) % 4 == 1:  # one stray character cannot encode a byte
+            cleaned = cleaned[:-1]
+        if not cleaned:
+            continue
+        cleaned += b"=" * (-len(cleaned) % 4)
+        try:
+            chunks.append(base64.b64decode(cleaned))
+        except (binascii.Error, ValueError):
+            continue
+    return b"".join(chunks), False
+
+
+_QP_BAD = re.compile(rb"=(?![0-9A-Fa-f]{2}|\r?\n|\r|[ \t]*$)", re.MULTILINE)
+
+
+def decode_quoted_printable(data: bytes) -> tuple[bytes, bool]:
+    """Quoted-printable (RFC 2045 §6.7); a lone "=" is kept literally, as §6.7 (1) advises."""
+    clean = _QP_BAD.search(data) is None
+    return binascii.a2b_qp(data), clean
+
+
+def html_to_text(html: str) -> str:
+    """Readable plain text for an HTML body: paragraphs, lists, links as "text (url)"."""
+    import html2text  # lazily: only HTML-only mail needs it
+
+    converter = html2text.HTML2Text(bodywidth=0)
+    converter.ignore_images = True
+    converter.ignore_emphasis = True
+    converter.ignore_tables = False
+    converter.inline_links = True
+    converter.protect_links = False
+    converter.unicode_snob = True
+    converter.single_line_break = False
+    try:
+        text = converter.handle(html)
+    except Exception:  # html2text is a best-effort converter; never let it sink a parse
+        text = re.sub(r"<[^>]*>", " ", html)
+    return _valid(re.sub(r"\n{3,}", "\n\n", text).strip() + "\n")
