@@ -1,0 +1,195 @@
+"""Composition root: build the adapters from Settings, run SMTP + worker, stop cleanly.
+
+Nothing else in the service reads Settings whole: adapters and policies get plain values
+here. On SIGTERM or SIGINT the service stops accepting connections, lets DATA in
+progress finish, lets in-flight webhook POSTs finish (bounded), closes and exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import signal
+import ssl
+from collections.abc import Callable
+from datetime import timedelta
+
+from inbound import accept as accept_mod
+from inbound.clock import Clock, SystemClock
+from inbound.config import Settings
+from inbound.delivery import schedule
+from inbound.delivery.sender import Sender
+from inbound.delivery.worker import Worker, WorkerOptions
+from inbound.outbox.model import Envelope, NewJob
+from inbound.outbox.sqlite import SqliteOutbox
+from inbound.smtp.handler import Handler
+from inbound.smtp.server import SmtpServer
+from inbound.storage.base import RawStore
+
+log = logging.getLogger("inbound")
+
+INDEX_KEY_FILE = "index.key"
+
+
+def open_store(settings: Settings) -> RawStore:
+    if settings.storage_backend == "s3":
+        from inbound.storage import factory  # imported here: boto3 loads only when used
+
+        return factory.open_store(settings)
+    from inbound.storage.local import LocalStore
+
+    return LocalStore(settings.data_dir)
+
+
+def index_key(settings: Settings) -> bytes:
+    """The install secret that keys address hashes (created 0600 on first use)."""
+    path = settings.data_dir / INDEX_KEY_FILE
+    try:
+        return bytes.fromhex(path.read_text().strip())
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(32)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key.hex())
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp.replace(path)
+    return key
+
+
+def _prefix(settings: Settings) -> str:
+    return settings.s3.prefix if settings.storage_backend == "s3" and settings.s3 else ""
+
+
+class Service:
+    """The running pieces of one process; ``start``/``stop`` in that order."""
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None, smtp: bool = True) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.store = open_store(settings)
+        self.outbox = SqliteOutbox(settings.outbox_file)
+        self.sender = Sender(settings.delivery_concurrency)
+        self.index_key = index_key(settings)
+        self.worker = Worker(
+            routes=settings.routes,
+            store=self.store,
+            outbox=self.outbox,
+            sender=self.sender,
+            clock=self.clock,
+            options=WorkerOptions(
+                concurrency=settings.delivery_concurrency,
+                policy=schedule.Policy(
+                    initial_seconds=settings.initial_backoff_seconds,
+                    max_seconds=settings.max_backoff_seconds,
+                    give_up_after=timedelta(days=settings.max_attempt_days),
+                ),
+                allow_private=settings.allow_private_webhooks,
+                prefix=_prefix(settings),
+                presign_seconds=settings.s3.presign_seconds if settings.s3 else 7 * 24 * 3600,
+                index_key=self.index_key,
+            ),
+        )
+        self.smtp: SmtpServer | None = None
+        if smtp:
+            handler = Handler(
+                routes=settings.routes,
+                domains=settings.domains,
+                max_recipients=settings.max_recipients,
+                accept=self._accept,
+            )
+            self.smtp = SmtpServer(
+                handler,
+                host=settings.listen_host,
+                port=settings.listen_port,
+                hostname=settings.hostname,
+                max_message_bytes=settings.max_message_bytes,
+                tls_context=_tls(settings),
+            )
+        self._stop_worker = asyncio.Event()
+        self._worker_task: asyncio.Task[None] | None = None
+        self.address: tuple[str, int] | None = None
+
+    async def _accept(self, raw: bytes, envelope: Envelope, jobs: list[NewJob]) -> accept_mod.Accepted:
+        accepted = await accept_mod.accept(
+            raw,
+            envelope,
+            jobs,
+            store=self.store,
+            outbox=self.outbox,
+            clock=self.clock,
+            retention=accept_mod.Retention(
+                raw_days=self.settings.raw_days, metadata_days=self.settings.metadata_days
+            ),
+            index_key=self.index_key,
+            prefix=_prefix(self.settings),
+        )
+        self.worker.notify()
+        return accepted
+
+    async def start(self, *, worker: bool = True) -> None:
+        await self.outbox.open()
+        if self.settings.storage_backend == "s3" and self.settings.s3 and self.settings.s3.apply_lifecycle:
+            from inbound import retention
+
+            rules = retention.lifecycle_rules(
+                self.settings.raw_days, self.settings.event_days, _prefix(self.settings)
+            )
+            for line in await self.store.apply_lifecycle(rules):
+                log.info("lifecycle: %s", line)
+        if self.smtp is not None:
+            self.address = await self.smtp.start()
+            log.info("SMTP listening on %s:%d for %s", *self.address, ", ".join(self.settings.domains))
+        if worker:
+            self._worker_task = asyncio.create_task(self.worker.run(self._stop_worker))
+
+    async def stop(self) -> None:
+        grace = self.settings.shutdown_grace_seconds
+        if self.smtp is not None:
+            await self.smtp.stop(grace)
+        self._stop_worker.set()
+        if self._worker_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker_task
+        await self.worker.drain(grace)
+        await self.worker.close()
+        await self.sender.close()
+        await self.outbox.close()
+        await self.store.close()
+
+
+def _tls(settings: Settings) -> ssl.SSLContext | None:
+    if settings.tls_cert is None or settings.tls_key is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    return context
+
+
+async def serve(
+    settings: Settings, *, smtp: bool = True, on_ready: Callable[[Service], None] | None = None
+) -> int:
+    """Run until SIGTERM/SIGINT; return the exit status."""
+    service = Service(settings, smtp=smtp)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await service.start()
+        if on_ready is not None:
+            on_ready(service)
+        await stop.wait()
+        log.info("stopping: no new connections; finishing DATA and deliveries in flight")
+    finally:
+        await service.stop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    log.info("stopped")
+    return 0

@@ -1,0 +1,245 @@
+"""The ``inbound`` command (DESIGN §9: a contract — extend it, never break it).
+
+    inbound serve [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--domain D ...]
+                  [--webhook URL] [--secret whsec_...]
+    inbound worker [--config FILE] [--data-dir DIR]
+    inbound parse [--received-at ISO8601] [--mail-from ADDR] [--rcpt-to ADDR ...] [--jsonl] PATH...
+    inbound check-config FILE
+    inbound deliveries [--status S] [--limit N]      inbound redeliver JOB_ID
+    inbound storage apply-lifecycle
+
+Exit status: 0 success; 1 a file could not be read (parse) or an operation failed;
+2 bad usage or bad configuration (the message names the key).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import json
+import os
+import secrets
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from inbound import __version__
+from inbound.config import Settings, load
+from inbound.errors import ConfigError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _store_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="TOML configuration file")
+    p.add_argument("--data-dir", help="directory for local storage and the outbox (default ./inbound-data)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="inbound", description="Self-hosted inbound mail gateway.")
+    parser.add_argument("--version", action="version", version=f"inbound {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="receive mail over SMTP and deliver events")
+    _store_options(serve)
+    serve.add_argument("--listen", help="HOST:PORT to listen on (default 127.0.0.1:2525)")
+    serve.add_argument("--domain", action="append", default=[], help="accept mail for this domain (repeatable)")
+    serve.add_argument("--webhook", help="POST every event to this URL (a catch-all route for this run)")
+    serve.add_argument("--secret", help="whsec_… secret for --webhook (generated and printed when omitted)")
+
+    worker = sub.add_parser("worker", help="deliver queued events only (no SMTP)")
+    _store_options(worker)
+
+    parse = sub.add_parser("parse", help="print the event data of message files as JSON")
+    parse.add_argument("--received-at", help="ISO 8601 time of receipt (default: now)")
+    parse.add_argument("--mail-from", default="", help="envelope sender")
+    parse.add_argument("--rcpt-to", action="append", default=[], help="envelope recipient (repeatable)")
+    parse.add_argument("--jsonl", action="store_true", help="one JSON object per line")
+    parse.add_argument("paths", nargs="+", metavar="PATH", help="message files; - for stdin")
+
+    check = sub.add_parser("check-config", help="validate a configuration file")
+    check.add_argument("file", type=Path)
+
+    deliveries = sub.add_parser("deliveries", help="list delivery jobs and their state")
+    _store_options(deliveries)
+    deliveries.add_argument("--status", help="only jobs in this state (pending, failed, …)")
+    deliveries.add_argument("--limit", type=int, default=50)
+
+    redeliver = sub.add_parser("redeliver", help="queue a failed, refused or delivered job again")
+    _store_options(redeliver)
+    redeliver.add_argument("job_id")
+
+    storage = sub.add_parser("storage", help="storage maintenance")
+    storage_sub = storage.add_subparsers(dest="storage_command", required=True)
+    lifecycle = storage_sub.add_parser("apply-lifecycle", help="merge inbound's expiry rules into the bucket")
+    _store_options(lifecycle)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "parse":
+            return _parse(args)
+        if args.command == "check-config":
+            settings = load(args.file, os.environ)
+            print(f"{args.file}: OK ({len(settings.routes)} routes, domains {', '.join(settings.domains)})")
+            return EXIT_OK
+        settings = _settings(args)
+    except ConfigError as exc:
+        print(f"inbound: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    from inbound import log
+
+    log.setup(settings.log_level)
+    if args.command == "serve":
+        from inbound import app
+
+        return asyncio.run(app.serve(settings))
+    if args.command == "worker":
+        from inbound import app
+
+        return asyncio.run(app.serve(settings, smtp=False))
+    if args.command == "deliveries":
+        return asyncio.run(_deliveries(settings, args.status, args.limit))
+    if args.command == "redeliver":
+        return asyncio.run(_redeliver(settings, args.job_id))
+    if args.command == "storage":
+        return asyncio.run(_apply_lifecycle(settings))
+    return EXIT_USAGE  # pragma: no cover  (argparse rejects unknown commands)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = args.data_dir
+    if getattr(args, "listen", None):
+        overrides["listen"] = args.listen
+    if getattr(args, "domain", None):
+        overrides["domains"] = args.domain
+    if getattr(args, "webhook", None):
+        overrides["webhook"] = args.webhook
+        secret = args.secret
+        if not secret:
+            secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+            # Printed once, to stdout, so the operator can configure the receiver.
+            print(f"webhook secret for this run: {secret}", flush=True)
+        overrides["secret"] = secret
+    return load(getattr(args, "config", None), os.environ, overrides)
+
+
+# ---------------------------------------------------------------- parse
+
+
+def _parse(args: argparse.Namespace) -> int:
+    from parsers import Hints, classify, parse
+
+    from inbound import events
+    from inbound.outbox.model import Envelope
+
+    received_at = datetime.now(UTC)
+    if args.received_at:
+        try:
+            received_at = datetime.fromisoformat(args.received_at.replace("Z", "+00:00"))
+        except ValueError:
+            print(f"inbound: --received-at: not an ISO 8601 time: {args.received_at!r}", file=sys.stderr)
+            return EXIT_USAGE
+        if received_at.tzinfo is None:
+            received_at = received_at.replace(tzinfo=UTC)
+    envelope = Envelope(mail_from=args.mail_from, rcpt_to=tuple(args.rcpt_to), remote_ip=None, helo=None, tls=False)
+    hints = Hints(rcpt_to=tuple(args.rcpt_to))
+    jsonl = args.jsonl or len(args.paths) > 1
+    out = sys.stdout.buffer
+    status = EXIT_OK
+    for path in args.paths:
+        try:
+            raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        except OSError as exc:
+            line: dict[str, Any] = {"path": path, "error": exc.strerror or type(exc).__name__}
+            status = EXIT_FAILED
+        else:
+            parsed = parse(raw, received_at)
+            verdict = classify(parsed, hints, received_at)
+            line = events.build(
+                parsed,
+                verdict,
+                message_id=_stable_id(raw, received_at),
+                received_at=received_at,
+                route=None,
+                envelope=envelope,
+                mailbox_hash=None,
+                raw=events.RawRef(key=None, size=len(raw), sha256=hashlib.sha256(raw).hexdigest(), expires_at=None),
+                attachments=events.AttachmentPolicy(inline_limit=0),
+            )["data"]
+        text = json.dumps(line, ensure_ascii=False, indent=None if jsonl else 2)
+        out.write(text.encode("utf-8") + b"\n")
+        out.flush()
+    return status
+
+
+def _stable_id(raw: bytes, received_at: datetime) -> str:
+    """The same file parses to the same id: ``inbound parse`` output is reproducible."""
+    from inbound.accept import new_message_id
+
+    digest = int.from_bytes(hashlib.sha256(raw).digest()[:10], "big")
+    base = new_message_id(int(received_at.timestamp() * 1000))[:14]  # msg_ + the time part
+    tail = []
+    for _ in range(16):
+        tail.append("0123456789abcdefghjkmnpqrstvwxyz"[digest & 31])
+        digest >>= 5
+    return base + "".join(reversed(tail))
+
+
+# ---------------------------------------------------------------- outbox commands
+
+
+async def _deliveries(settings: Settings, status: str | None, limit: int) -> int:
+    from inbound.outbox.model import JobStatus
+    from inbound.outbox.sqlite import SqliteOutbox
+
+    outbox = SqliteOutbox(settings.outbox_file)
+    try:
+        try:
+            wanted = JobStatus(status) if status else None
+        except ValueError:
+            print(f"inbound: --status: one of {', '.join(s.value for s in JobStatus)}", file=sys.stderr)
+            return EXIT_USAGE
+        for job in await outbox.jobs(wanted, limit):
+            print(
+                f"{job.id}  {job.message.id}  {job.route:<12} {job.status.value:<9} attempts={job.attempts}"
+                f"  next={job.next_attempt_at.isoformat(timespec='seconds')}"
+            )
+    finally:
+        await outbox.close()
+    return EXIT_OK
+
+
+async def _redeliver(settings: Settings, job_id: str) -> int:
+    from inbound.outbox.sqlite import SqliteOutbox
+
+    outbox = SqliteOutbox(settings.outbox_file)
+    try:
+        if await outbox.requeue(job_id, datetime.now(UTC)):
+            print(f"{job_id}: queued again")
+            return EXIT_OK
+        print(f"inbound: {job_id}: no such job, or it is still pending", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        await outbox.close()
+
+
+async def _apply_lifecycle(settings: Settings) -> int:
+    from inbound import app, retention
+
+    store = app.open_store(settings)
+    prefix = settings.s3.prefix if settings.s3 else ""
+    try:
+        for line in await store.apply_lifecycle(retention.lifecycle_rules(settings.raw_days, settings.event_days, prefix)):
+            print(line)
+    finally:
+        await store.close()
+    return EXIT_OK

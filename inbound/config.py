@@ -1,0 +1,575 @@
+"""Configuration: one TOML file, command-line flags, and ``INBOUND_*`` variables -> Settings.
+
+The only module that reads ``os.environ`` (and only through the mapping passed in, so tests
+hand it a dict). Everything is read and checked once, at start, into frozen values; a bad
+value stops start-up with a ``ConfigError`` that names the key and what is wrong.
+Precedence (DESIGN §9): file < command-line flags < documented environment variables.
+
+Documented environment variables (each overrides the matching key):
+
+    INBOUND_LISTEN                  server.listen            "HOST:PORT"
+    INBOUND_HOSTNAME                server.hostname          name in the 220 greeting and EHLO
+    INBOUND_DOMAINS                 server.domains           comma-separated
+    INBOUND_MAX_MESSAGE_BYTES       server.max_message_bytes
+    INBOUND_DATA_DIR                storage.data_dir
+    INBOUND_STORAGE_BACKEND         storage.backend          "local" or "s3"
+    INBOUND_S3_BUCKET               storage.s3.bucket
+    INBOUND_S3_PREFIX               storage.s3.prefix
+    INBOUND_S3_ENDPOINT_URL         storage.s3.endpoint_url
+    INBOUND_S3_REGION               storage.s3.region
+    INBOUND_OUTBOX_PATH             outbox.path
+    INBOUND_RAW_DAYS                retention.raw_days
+    INBOUND_METADATA_DAYS           retention.metadata_days
+    INBOUND_DELIVERY_CONCURRENCY    delivery.concurrency
+    INBOUND_ALLOW_PRIVATE_WEBHOOKS  delivery.allow_private_webhooks  "1"/"true" or "0"/"false"
+    INBOUND_LOG_LEVEL               log.level
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from inbound.errors import ConfigError
+
+# RFC 5321 §4.5.3.1.8 asks servers to take at least 100 recipients per message.
+DEFAULT_MAX_RECIPIENTS = 100
+DEFAULT_MAX_MESSAGE_BYTES = 30 * 1024 * 1024
+DEFAULT_INLINE_ATTACHMENT_LIMIT = 1024 * 1024
+KINDS = ("message", "reply", "unsubscribe", "data_request", "bounce", "auto_reply", "complaint")
+_ROUTE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# Standard Webhooks: "whsec_" + base64 of 24..64 random bytes.
+_SECRET_MIN_BYTES, _SECRET_MAX_BYTES = 24, 64
+
+
+class Secret:
+    """A value that must not end up in logs: ``repr``/``str`` print stars."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Target:
+    """Where a kind of event goes: a webhook and the secrets that sign for it."""
+
+    url: str
+    secrets: tuple[Secret, ...]  # all sign during a rotation (DESIGN §6)
+    trusted: bool = False  # given on the command line: http:// and loopback allowed
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Route:
+    """Recipient patterns -> what happens to mail for them."""
+
+    name: str
+    recipients: tuple[str, ...]  # lower-case glob patterns: "support@ex.com", "*@ex.com"
+    target: Target | None  # None: keep the event in storage only ("store = true")
+    kinds: tuple[str, ...] | None = None  # deliver only these kinds (None: all)
+    kind_targets: tuple[tuple[str, Target], ...] = ()  # some kinds to another endpoint
+    inline_attachment_limit: int = DEFAULT_INLINE_ATTACHMENT_LIMIT
+    delete_after_delivery: bool = False
+    unsubscribe_addresses: tuple[str, ...] = ()
+    raw_url: bool = False  # add a presigned URL to the raw message (S3)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class S3Settings:
+    bucket: str
+    prefix: str = ""
+    endpoint_url: str | None = None
+    region: str | None = None
+    addressing_style: str = "auto"  # "auto", "path" or "virtual"
+    sse: str | None = None  # "AES256" or "aws:kms"
+    kms_key_id: str | None = None
+    timeout_seconds: float = 20.0
+    presign_seconds: int = 7 * 24 * 3600
+    max_pool_connections: int = 10
+    apply_lifecycle: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 2525
+    hostname: str = "localhost"
+    domains: tuple[str, ...] = ("localhost",)
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    max_recipients: int = DEFAULT_MAX_RECIPIENTS
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    data_dir: Path = Path("inbound-data")
+    storage_backend: str = "local"
+    s3: S3Settings | None = None
+    outbox_path: Path | None = None  # default: data_dir / "outbox.sqlite3"
+    raw_days: int = 7
+    event_days: int = 30
+    metadata_days: int = 30
+    delivery_concurrency: int = 16
+    max_attempt_days: float = 3.0
+    initial_backoff_seconds: float = 60.0
+    max_backoff_seconds: float = 3600.0
+    allow_private_webhooks: bool = False
+    shutdown_grace_seconds: float = 25.0
+    log_level: str = "INFO"
+    routes: tuple[Route, ...] = field(default_factory=tuple)
+
+    @property
+    def outbox_file(self) -> Path:
+        return self.outbox_path or self.data_dir / "outbox.sqlite3"
+
+
+# ---------------------------------------------------------------- reading
+
+
+def load(
+    path: Path | None,
+    environ: Mapping[str, str],
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Read ``path`` (or nothing), apply flag ``overrides`` then ``environ``; validate."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(str(path), "file not found") from None
+        except OSError as exc:
+            raise ConfigError(str(path), f"cannot read: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(str(path), "not UTF-8 text") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(str(path), f"not valid TOML: {exc}") from None
+    return from_mapping(raw, environ, overrides or {})
+
+
+def from_mapping(
+    raw: Mapping[str, Any], environ: Mapping[str, str], overrides: Mapping[str, Any]
+) -> Settings:
+    tree = _Tree(raw)
+    _check_keys(tree.raw, _SCHEMA, "")
+    s = Settings()
+    server, storage = tree.table("server"), tree.table("storage")
+    listen = _env(environ, "INBOUND_LISTEN") or overrides.get("listen") or server.get("listen")
+    host, port = s.listen_host, s.listen_port
+    if listen is not None:
+        host, port = parse_listen(_str(listen, "server.listen"), "server.listen")
+    domains: Any = server.get("domains", list(s.domains))
+    if overrides.get("domains"):
+        domains = list(overrides["domains"])
+    if (env_domains := _env(environ, "INBOUND_DOMAINS")) is not None:
+        domains = [d.strip() for d in env_domains.split(",") if d.strip()]
+    domain_list = tuple(_domain(d, f"server.domains[{i}]") for i, d in enumerate(_list(domains, "server.domains")))
+    data_dir = overrides.get("data_dir") or storage.get("data_dir", str(s.data_dir))
+    data_dir = _env(environ, "INBOUND_DATA_DIR") or data_dir
+    backend = _env(environ, "INBOUND_STORAGE_BACKEND") or storage.get("backend", "local")
+    if backend not in ("local", "s3"):
+        raise ConfigError("storage.backend", f'must be "local" or "s3", not {backend!r}')
+    s3 = _s3(storage.get("s3"), environ) if backend == "s3" else None
+    if backend == "s3" and s3 is None:
+        raise ConfigError("storage.s3.bucket", 'required when storage.backend = "s3"')
+    retention, delivery, outbox = tree.table("retention"), tree.table("delivery"), tree.table("outbox")
+    allow_private = delivery.get("allow_private_webhooks", False)
+    if (env_allow := _env(environ, "INBOUND_ALLOW_PRIVATE_WEBHOOKS")) is not None:
+        allow_private = _bool_text(env_allow, "INBOUND_ALLOW_PRIVATE_WEBHOOKS")
+    allow_private = _bool(allow_private, "delivery.allow_private_webhooks")
+    outbox_path = _env(environ, "INBOUND_OUTBOX_PATH") or outbox.get("path")
+    settings = replace(
+        s,
+        listen_host=host,
+        listen_port=port,
+        hostname=_str(_env(environ, "INBOUND_HOSTNAME") or server.get("hostname", s.hostname), "server.hostname"),
+        domains=domain_list,
+        max_message_bytes=_int(_env_int(environ, "INBOUND_MAX_MESSAGE_BYTES") or server.get("max_message_bytes", s.max_message_bytes), "server.max_message_bytes", 1024),
+        max_recipients=_int(server.get("max_recipients", s.max_recipients), "server.max_recipients", 1),
+        tls_cert=_path_opt(server.get("tls_cert"), "server.tls_cert"),
+        tls_key=_path_opt(server.get("tls_key"), "server.tls_key"),
+        data_dir=Path(_str(data_dir, "storage.data_dir")),
+        storage_backend=backend,
+        s3=s3,
+        outbox_path=_path_opt(outbox_path, "outbox.path"),
+        raw_days=_int(_env_int(environ, "INBOUND_RAW_DAYS") or retention.get("raw_days", s.raw_days), "retention.raw_days", 1),
+        event_days=_int(retention.get("event_days", s.event_days), "retention.event_days", 1),
+        metadata_days=_int(_env_int(environ, "INBOUND_METADATA_DAYS") or retention.get("metadata_days", s.metadata_days), "retention.metadata_days", 1),
+        delivery_concurrency=_int(_env_int(environ, "INBOUND_DELIVERY_CONCURRENCY") or delivery.get("concurrency", s.delivery_concurrency), "delivery.concurrency", 1),
+        max_attempt_days=_float(delivery.get("max_attempt_days", s.max_attempt_days), "delivery.max_attempt_days", 0.0),
+        initial_backoff_seconds=_float(delivery.get("initial_backoff_seconds", s.initial_backoff_seconds), "delivery.initial_backoff_seconds", 0.0),
+        max_backoff_seconds=_float(delivery.get("max_backoff_seconds", s.max_backoff_seconds), "delivery.max_backoff_seconds", 0.0),
+        allow_private_webhooks=allow_private,
+        shutdown_grace_seconds=_float(server.get("shutdown_grace_seconds", s.shutdown_grace_seconds), "server.shutdown_grace_seconds", 0.0),
+        log_level=_log_level(_env(environ, "INBOUND_LOG_LEVEL") or tree.table("log").get("level", "INFO")),
+    )
+    if (settings.tls_cert is None) != (settings.tls_key is None):
+        raise ConfigError("server.tls_key" if settings.tls_cert else "server.tls_cert", "tls_cert and tls_key go together")
+    if settings.metadata_days < settings.raw_days:
+        raise ConfigError("retention.metadata_days", "must be at least retention.raw_days")
+    routes = [
+        _route(r, f"routes[{i}]", allow_private)
+        for i, r in enumerate(_list(tree.raw.get("routes", []), "routes"))
+    ]
+    routes = _command_line_route(routes, overrides)
+    if not routes:
+        # No route at all: keep every message for the served domains (DESIGN §9 first run).
+        routes = [Route(name="default", recipients=tuple(f"*@{d}" for d in domain_list), target=None)]
+    names = [r.name for r in routes]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise ConfigError(f"routes[{i}].name", f"duplicate route name {name!r}")
+    return replace(settings, routes=tuple(routes), domains=_served_domains(domain_list, routes))
+
+
+def _command_line_route(routes: list[Route], overrides: Mapping[str, Any]) -> list[Route]:
+    """``--domain``/``--webhook`` add a catch-all route for this run (DESIGN §9)."""
+    webhook, domains = overrides.get("webhook"), overrides.get("domains")
+    if not webhook and not domains:
+        return routes
+    target = None
+    if webhook:
+        url = _url(webhook, "--webhook", allow_private=True)
+        secret = overrides.get("secret")
+        if not secret:
+            raise ConfigError("--secret", "required with --webhook (the CLI generates one when omitted)")
+        target = Target(url=url, secrets=(_secret(secret, "--secret"),), trusted=True)
+    served = domains or overrides.get("served_domains") or ()
+    patterns = tuple(f"*@{_domain(d, '--domain')}" for d in served) or ("*",)
+    return [*routes, Route(name="cli", recipients=patterns, target=target)]
+
+
+def _served_domains(domains: tuple[str, ...], routes: list[Route]) -> tuple[str, ...]:
+    out = list(domains)
+    for route in routes:
+        for pattern in route.recipients:
+            domain = pattern.rpartition("@")[2]
+            if domain and not any(c in domain for c in "*?[") and domain not in out:
+                out.append(domain)
+    return tuple(out)
+
+
+def parse_listen(value: str, key: str) -> tuple[str, int]:
+    host, sep, port_text = value.rpartition(":")
+    if not sep or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ConfigError(key, f'must be "HOST:PORT" with a port 0-65535, not {value!r}')
+    host = host.strip("[]") or "0.0.0.0"  # noqa: S104  (an empty host means all interfaces, as the user asked)
+    return host, int(port_text)
+
+
+# ---------------------------------------------------------------- routes
+
+
+def _route(raw: Any, key: str, allow_private: bool) -> Route:
+    if not isinstance(raw, dict):
+        raise ConfigError(key, f"must be a table, not {type(raw).__name__}")
+    _check_keys(raw, _ROUTE_KEYS, key)
+    name = _str(raw.get("name", ""), f"{key}.name")
+    if not _ROUTE_NAME.match(name):
+        raise ConfigError(f"{key}.name", "required: 1-64 letters, digits, '_', '.', '-'")
+    recipients = tuple(
+        _pattern(p, f"{key}.recipients[{i}]")
+        for i, p in enumerate(_list(raw.get("recipients", []), f"{key}.recipients"))
+    )
+    if not recipients:
+        raise ConfigError(f"{key}.recipients", "at least one recipient pattern is required")
+    store = _bool(raw.get("store", False), f"{key}.store")
+    target = _target(raw, key, allow_private) if "url" in raw else None
+    if target is None and not store:
+        raise ConfigError(f"{key}.url", "missing route target: set url (a webhook) or store = true")
+    if target is not None and store:
+        raise ConfigError(f"{key}.store", "a route has either a url or store = true, not both")
+    kinds = None
+    if "kinds" in raw:
+        kinds = tuple(_kind(k, f"{key}.kinds[{i}]") for i, k in enumerate(_list(raw["kinds"], f"{key}.kinds")))
+    kind_targets: list[tuple[str, Target]] = []
+    by_kind = raw.get("by_kind", {})
+    if not isinstance(by_kind, dict):
+        raise ConfigError(f"{key}.by_kind", "must be a table of kind = {url, secret}")
+    for kind, sub in by_kind.items():
+        sub_key = f"{key}.by_kind.{kind}"
+        _kind(kind, sub_key)
+        if not isinstance(sub, dict):
+            raise ConfigError(sub_key, "must be a table with url and secret")
+        _check_keys(sub, {"url": None, "secret": None, "secrets": None}, sub_key)
+        if "url" not in sub:
+            raise ConfigError(f"{sub_key}.url", "missing route target")
+        kind_targets.append((kind, _target(sub, sub_key, allow_private)))
+    unsub = tuple(
+        _str(a, f"{key}.unsubscribe_addresses[{i}]").lower()
+        for i, a in enumerate(_list(raw.get("unsubscribe_addresses", []), f"{key}.unsubscribe_addresses"))
+    )
+    for i, address in enumerate(unsub):
+        if "@" not in address:
+            raise ConfigError(f"{key}.unsubscribe_addresses[{i}]", f"not an address: {address!r}")
+    return Route(
+        name=name,
+        recipients=recipients,
+        target=target,
+        kinds=kinds,
+        kind_targets=tuple(kind_targets),
+        inline_attachment_limit=_int(raw.get("inline_attachment_limit", DEFAULT_INLINE_ATTACHMENT_LIMIT), f"{key}.inline_attachment_limit", 0),
+        delete_after_delivery=_bool(raw.get("delete_after_delivery", False), f"{key}.delete_after_delivery"),
+        unsubscribe_addresses=unsub,
+        raw_url=_bool(raw.get("raw_url", False), f"{key}.raw_url"),
+    )
+
+
+def _target(raw: Mapping[str, Any], key: str, allow_private: bool) -> Target:
+    url = _url(raw["url"], f"{key}.url", allow_private=allow_private)
+    if "secrets" in raw:
+        values = _list(raw["secrets"], f"{key}.secrets")
+        secrets = tuple(_secret(v, f"{key}.secrets[{i}]") for i, v in enumerate(values))
+        if not secrets:
+            raise ConfigError(f"{key}.secrets", "at least one whsec_ secret is required")
+    elif "secret" in raw:
+        secrets = (_secret(raw["secret"], f"{key}.secret"),)
+    else:
+        raise ConfigError(f"{key}.secret", "required with url: a Standard Webhooks whsec_… secret")
+    return Target(url=url, secrets=secrets)
+
+
+def _url(value: Any, key: str, *, allow_private: bool) -> str:
+    text = _str(value, key)
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018  (raises ValueError on a bad port)
+    except ValueError as exc:
+        raise ConfigError(key, f"not a valid URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(key, f"must be an http(s) URL with a host, not {text!r}")
+    if parts.scheme != "https" and not allow_private:
+        raise ConfigError(key, "must be https (set delivery.allow_private_webhooks for http)")
+    if not allow_private:
+        try:
+            ip = ipaddress.ip_address(parts.hostname)
+        except ValueError:
+            ip = None
+        if ip is not None and not ip.is_global:
+            raise ConfigError(key, f"points at a non-public address {ip} (see delivery.allow_private_webhooks)")
+        if parts.hostname.lower() in ("localhost", "localhost.localdomain"):
+            raise ConfigError(key, "points at localhost (see delivery.allow_private_webhooks)")
+    return text
+
+
+def _secret(value: Any, key: str) -> Secret:
+    text = _str(value, key)
+    if not text.startswith("whsec_"):
+        raise ConfigError(key, "must start with whsec_ (Standard Webhooks secret)")
+    try:
+        raw = base64.b64decode(text[len("whsec_") :], validate=True)
+    except (binascii.Error, ValueError):
+        raise ConfigError(key, "the part after whsec_ is not valid base64") from None
+    if not _SECRET_MIN_BYTES <= len(raw) <= _SECRET_MAX_BYTES:
+        raise ConfigError(key, f"must decode to {_SECRET_MIN_BYTES}-{_SECRET_MAX_BYTES} bytes, not {len(raw)}")
+    return Secret(text)
+
+
+def _pattern(value: Any, key: str) -> str:
+    text = _str(value, key).strip().lower()
+    if text != "*" and "@" not in text:
+        raise ConfigError(key, f'must look like "user@domain", "*@domain" or "*", not {text!r}')
+    return text
+
+
+def _kind(value: Any, key: str) -> str:
+    text = _str(value, key)
+    if text not in KINDS:
+        raise ConfigError(key, f"unknown kind {text!r}; one of {', '.join(KINDS)}")
+    return text
+
+
+def _domain(value: Any, key: str) -> str:
+    text = _str(value, key).strip().lower().rstrip(".")
+    if not text or "@" in text or " " in text or "*" in text:
+        raise ConfigError(key, f"not a domain name: {text!r}")
+    return text
+
+
+# ---------------------------------------------------------------- S3
+
+
+def _s3(raw: Any, environ: Mapping[str, str]) -> S3Settings | None:
+    table: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
+    if raw is not None and not isinstance(raw, dict):
+        raise ConfigError("storage.s3", "must be a table")
+    for env_key, name in (("INBOUND_S3_BUCKET", "bucket"), ("INBOUND_S3_PREFIX", "prefix"),
+                          ("INBOUND_S3_ENDPOINT_URL", "endpoint_url"), ("INBOUND_S3_REGION", "region")):
+        if (v := _env(environ, env_key)) is not None:
+            table[name] = v
+    if "bucket" not in table:
+        return None
+    key = "storage.s3"
+    prefix = _str(table.get("prefix", ""), f"{key}.prefix")
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    style = _str(table.get("addressing_style", "auto"), f"{key}.addressing_style")
+    if style not in ("auto", "path", "virtual"):
+        raise ConfigError(f"{key}.addressing_style", f'must be "auto", "path" or "virtual", not {style!r}')
+    sse = table.get("sse")
+    if sse is not None and sse not in ("AES256", "aws:kms"):
+        raise ConfigError(f"{key}.sse", f'must be "AES256" or "aws:kms", not {sse!r}')
+    kms = table.get("kms_key_id")
+    if kms is not None and sse != "aws:kms":
+        raise ConfigError(f"{key}.kms_key_id", 'only with sse = "aws:kms"')
+    endpoint = table.get("endpoint_url")
+    if endpoint is not None:
+        endpoint = _url(endpoint, f"{key}.endpoint_url", allow_private=True)
+    return S3Settings(
+        bucket=_str(table["bucket"], f"{key}.bucket"),
+        prefix=prefix,
+        endpoint_url=endpoint,
+        region=None if table.get("region") is None else _str(table["region"], f"{key}.region"),
+        addressing_style=style,
+        sse=sse,
+        kms_key_id=None if kms is None else _str(kms, f"{key}.kms_key_id"),
+        timeout_seconds=_float(table.get("timeout_seconds", 20.0), f"{key}.timeout_seconds", 0.1),
+        presign_seconds=_int(table.get("presign_seconds", 7 * 24 * 3600), f"{key}.presign_seconds", 1),
+        max_pool_connections=_int(table.get("max_pool_connections", 10), f"{key}.max_pool_connections", 1),
+        apply_lifecycle=_bool(table.get("apply_lifecycle", True), f"{key}.apply_lifecycle"),
+    )
+
+
+# ---------------------------------------------------------------- checking helpers
+
+# Every key the file may hold; None = a leaf, a dict = a sub-table, a list = array of tables.
+_ROUTE_KEYS: dict[str, Any] = {
+    "name": None, "recipients": None, "url": None, "secret": None, "secrets": None,
+    "store": None, "kinds": None, "by_kind": None, "inline_attachment_limit": None,
+    "delete_after_delivery": None, "unsubscribe_addresses": None, "raw_url": None,
+}
+_SCHEMA: dict[str, Any] = {
+    "server": {
+        "listen": None, "hostname": None, "domains": None, "max_message_bytes": None,
+        "max_recipients": None, "tls_cert": None, "tls_key": None, "shutdown_grace_seconds": None,
+    },
+    "storage": {
+        "backend": None, "data_dir": None,
+        "s3": {
+            "bucket": None, "prefix": None, "endpoint_url": None, "region": None,
+            "addressing_style": None, "sse": None, "kms_key_id": None, "timeout_seconds": None,
+            "presign_seconds": None, "max_pool_connections": None, "apply_lifecycle": None,
+        },
+    },
+    "outbox": {"path": None},
+    "retention": {"raw_days": None, "event_days": None, "metadata_days": None},
+    "delivery": {
+        "concurrency": None, "max_attempt_days": None, "initial_backoff_seconds": None,
+        "max_backoff_seconds": None, "allow_private_webhooks": None,
+    },
+    "log": {"level": None},
+    "routes": [],
+}
+
+
+def _check_keys(raw: Mapping[str, Any], schema: Mapping[str, Any], prefix: str) -> None:
+    for key, value in raw.items():
+        where = f"{prefix}.{key}" if prefix else key
+        if key not in schema:
+            known = ", ".join(sorted(schema))
+            raise ConfigError(where, f"unknown key (known here: {known})")
+        sub = schema[key]
+        if isinstance(sub, dict) and sub:
+            if not isinstance(value, dict):
+                raise ConfigError(where, f"must be a table, not {type(value).__name__}")
+            _check_keys(value, sub, where)
+
+
+class _Tree:
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        self.raw = dict(raw)
+
+    def table(self, name: str) -> dict[str, Any]:
+        value = self.raw.get(name, {})
+        if not isinstance(value, dict):
+            raise ConfigError(name, f"must be a table, not {type(value).__name__}")
+        return value
+
+
+def _env(environ: Mapping[str, str], name: str) -> str | None:
+    value = environ.get(name)
+    return value if value not in (None, "") else None
+
+
+def _env_int(environ: Mapping[str, str], name: str) -> int | None:
+    value = _env(environ, name)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(name, f"must be an integer, not {value!r}") from None
+
+
+def _str(value: Any, key: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(key, f"must be a string, not {type(value).__name__}")
+    return value
+
+
+def _int(value: Any, key: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(key, f"must be an integer, not {type(value).__name__}")
+    if value < minimum:
+        raise ConfigError(key, f"must be at least {minimum}, not {value}")
+    return value
+
+
+def _float(value: Any, key: str, minimum: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(key, f"must be a number, not {type(value).__name__}")
+    if value < minimum:
+        raise ConfigError(key, f"must be at least {minimum}, not {value}")
+    return float(value)
+
+
+def _bool(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(key, f"must be true or false, not {type(value).__name__}")
+    return value
+
+
+def _bool_text(value: str, key: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(key, f"must be 1/true or 0/false, not {value!r}")
+
+
+def _list(value: Any, key: str) -> list[Any]:
+    if not isinstance(value, list | tuple):
+        raise ConfigError(key, f"must be an array, not {type(value).__name__}")
+    return list(value)
+
+
+def _path_opt(value: Any, key: str) -> Path | None:
+    return None if value is None else Path(_str(value, key))
+
+
+def _log_level(value: Any) -> str:
+    text = _str(value, "log.level").upper()
+    if text not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError("log.level", f"must be DEBUG, INFO, WARNING or ERROR, not {text!r}")
+    return text

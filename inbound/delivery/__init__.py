@@ -1,0 +1,1 @@
+"""Delivery: outbox jobs -> signed webhook POSTs, retried on a persisted schedule."""

@@ -1,0 +1,294 @@
+"""The delivery worker: claim due jobs -> read raw -> parse -> classify -> event -> POST.
+
+Runs as an asyncio task beside the SMTP server, or alone (``inbound worker``). Every
+outcome is written to the outbox before the next step; a retry is a row with a
+``next_attempt_at``, never a sleep, so a restart resumes where the last process stopped.
+``run_until_empty()`` drains what is due now and returns (burst mode, after arq), which
+is how tests drive it with an injected clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+
+from parsers import Hints, classify, parse
+from parsers.model import Classification, ParsedMessage
+
+from inbound import events
+from inbound.accept import address_hash
+from inbound.clock import Clock
+from inbound.config import Route, Target
+from inbound.delivery import outcome, schedule, signing, urlguard
+from inbound.delivery.sender import Sender
+from inbound.errors import InboundError
+from inbound.outbox.model import Attempt, Job, JobStatus
+from inbound.outbox.sqlite import SqliteOutbox
+from inbound.storage import keys
+from inbound.storage.base import ObjectNotFound, RawStore
+
+log = logging.getLogger("inbound.delivery")
+
+# A claimed job comes back to the queue if its worker has not answered by then:
+# parse + 30 s POST + records fit comfortably.
+LEASE_SECONDS = 120.0
+# Look at the outbox at least this often (other processes may enqueue).
+POLL_SECONDS = 1.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkerOptions:
+    concurrency: int = 16
+    policy: schedule.Policy = schedule.Policy()
+    allow_private: bool = False
+    prefix: str = ""
+    presign_seconds: int = 7 * 24 * 3600
+    index_key: bytes = b""
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        routes: tuple[Route, ...],
+        store: RawStore,
+        outbox: SqliteOutbox,
+        sender: Sender,
+        clock: Clock,
+        options: WorkerOptions,
+    ) -> None:
+        self.routes = {r.name: r for r in routes}
+        self.store = store
+        self.outbox = outbox
+        self.sender = sender
+        self.clock = clock
+        self.options = options
+        self._wake = asyncio.Event()
+        self._inflight: set[asyncio.Task[JobStatus]] = set()
+        self._slots = asyncio.Semaphore(options.concurrency)
+        self._parse_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="inbound-parse")
+
+    def notify(self) -> None:
+        """New work may be due (called by the SMTP side after an accept)."""
+        self._wake.set()
+
+    # ------------------------------------------------------------ loops
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until ``stop`` is set; then stop claiming and return."""
+        while not stop.is_set():
+            try:
+                claimed = await self._claim_and_start()
+            except InboundError as exc:
+                log.error("worker: cannot claim jobs (%s); retrying", type(exc).__name__)
+                claimed = 0
+            if claimed:
+                continue
+            await self._sleep_until_due(stop)
+
+    async def _claim_and_start(self) -> int:
+        free = self.options.concurrency - len(self._inflight)
+        if free <= 0:
+            await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
+            return 1
+        jobs = await self.outbox.claim_due(self.clock.now(), free, LEASE_SECONDS)
+        for job in jobs:
+            task = asyncio.create_task(self._guarded(job))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+        return len(jobs)
+
+    async def _sleep_until_due(self, stop: asyncio.Event) -> None:
+        timeout = POLL_SECONDS
+        with contextlib.suppress(InboundError):
+            due = await self.outbox.next_due()
+            if due is not None:
+                timeout = min(POLL_SECONDS, max((due - self.clock.now()).total_seconds(), 0.01))
+        self._wake.clear()
+        waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+
+    async def run_until_empty(self) -> int:
+        """Process every job due now (and any retry that falls due meanwhile); return the count."""
+        done = 0
+        while True:
+            jobs = await self.outbox.claim_due(self.clock.now(), self.options.concurrency, LEASE_SECONDS)
+            if not jobs:
+                return done
+            await asyncio.gather(*(self._guarded(job) for job in jobs))
+            done += len(jobs)
+
+    async def drain(self, timeout: float) -> None:
+        """Let in-flight deliveries finish, up to ``timeout`` seconds."""
+        if self._inflight:
+            await asyncio.wait(set(self._inflight), timeout=timeout)
+
+    async def close(self) -> None:
+        self._parse_pool.shutdown(wait=True)
+
+    # ------------------------------------------------------------ one job
+
+    async def _guarded(self, job: Job) -> JobStatus:
+        async with self._slots:
+            try:
+                return await self.process(job)
+            except Exception as exc:
+                # Never drop a job on a bug: record it and let the schedule retry.
+                log.exception("worker: %s failed unexpectedly", job.id)
+                return await self._record(job, outcome.from_error(type(exc).__name__), started=time.monotonic())
+
+    async def process(self, job: Job) -> JobStatus:
+        started = time.monotonic()
+        route = self.routes.get(job.route)
+        if route is None:
+            return await self._final(job, JobStatus.FAILED, "route no longer configured", started)
+        msg = job.message
+        try:
+            raw = await self.store.get(msg.raw_key)
+        except ObjectNotFound:
+            return await self._final(job, JobStatus.FAILED, "raw message expired or erased", started)
+        except InboundError as exc:
+            return await self._record(job, outcome.from_error(f"storage: {type(exc).__name__}"), started)
+        loop = asyncio.get_running_loop()
+        parsed = await loop.run_in_executor(self._parse_pool, parse, raw, msg.received_at)
+        hints = Hints(
+            rcpt_to=job.rcpt_to,
+            mailbox_hash=job.mailbox_hash,
+            unsubscribe_addresses=route.unsubscribe_addresses,
+        )
+        verdict = classify(parsed, hints, msg.received_at)
+        await self._index_addresses(msg.id, parsed, verdict)
+        kind = str(verdict.kind)
+        if route.kinds is not None and kind not in route.kinds:
+            return await self._final(job, JobStatus.SKIPPED, f"route takes no {kind}", started)
+        target = dict(route.kind_targets).get(kind, route.target)
+        event = await self._event(job, route, parsed, verdict)
+        body = events.encode(event)
+        try:
+            await self.store.put(keys.event_key(msg.id, msg.received_at, self.options.prefix), body, "application/json")
+        except InboundError as exc:
+            return await self._record(job, outcome.from_error(f"storage: {type(exc).__name__}"), started)
+        if target is None:
+            log.info("stored event %s for %s (route %s, no webhook)", job.id, msg.id, route.name)
+            return await self._final(job, JobStatus.DELIVERED, "stored", started)
+        return await self._send(job, target, body, started)
+
+    async def _send(self, job: Job, target: Target, body: bytes, started: float) -> JobStatus:
+        if not target.trusted:
+            try:
+                await urlguard.check(target.url, allow_private=self.options.allow_private)
+            except urlguard.Refused as exc:
+                return await self._final(job, JobStatus.FAILED, str(exc), started)
+        now = self.clock.now()
+        secrets = [s.reveal() for s in target.secrets]
+        headers = signing.headers(secrets, job.id, int(now.timestamp()), body)
+        resp = await self.sender.post(target.url, body, headers)
+        if resp.status_code is None:
+            result = outcome.from_error(resp.error or "error")
+        else:
+            result = outcome.from_response(resp.status_code, resp.retry_after, now)
+        return await self._record(job, result, started)
+
+    async def _event(
+        self, job: Job, route: Route, parsed: ParsedMessage, verdict: Classification
+    ) -> dict[str, object]:
+        msg = job.message
+        urls: dict[int, str] = {}
+        for index, att in enumerate(parsed.attachments):
+            if att.size <= route.inline_attachment_limit:
+                continue
+            key = keys.attachment_key(msg.id, index, att.filename, self.options.prefix)
+            url = await self.store.presign(key, self.options.presign_seconds)
+            if url is not None:  # a backend without URLs keeps no second copy
+                await self.store.put(key, att.content, att.content_type)
+                urls[index] = url
+        raw_url = await self.store.presign(msg.raw_key, self.options.presign_seconds) if route.raw_url else None
+        return events.build(
+            parsed,
+            verdict,
+            message_id=msg.id,
+            received_at=msg.received_at,
+            route=route.name,
+            envelope=msg.envelope.__class__(
+                mail_from=msg.envelope.mail_from,
+                rcpt_to=job.rcpt_to,  # only this route's recipients: others stay private
+                remote_ip=msg.envelope.remote_ip,
+                helo=msg.envelope.helo,
+                tls=msg.envelope.tls,
+            ),
+            mailbox_hash=job.mailbox_hash,
+            raw=events.RawRef(
+                key=msg.raw_key, size=msg.raw_size, sha256=msg.raw_sha256,
+                expires_at=msg.raw_expires_at, url=raw_url,
+            ),
+            attachments=events.AttachmentPolicy(inline_limit=route.inline_attachment_limit, urls=urls),
+        )
+
+    async def _index_addresses(self, message_id: str, parsed: ParsedMessage, verdict: Classification) -> None:
+        """Add the header addresses (and a bounce's failed recipients) to the erase index."""
+        if not self.options.index_key:
+            return
+        found = [a.address for a in (*parsed.to, *parsed.cc, *parsed.reply_to) if a.address]
+        for one in (parsed.from_, parsed.sender):
+            if one is not None and one.address:
+                found.append(one.address)
+        if verdict.bounce is not None:
+            found.extend(verdict.bounce.recipients)
+            if verdict.bounce.recipient:
+                found.append(verdict.bounce.recipient)
+        if verdict.complaint is not None and verdict.complaint.original_recipient:
+            found.append(verdict.complaint.original_recipient)
+        hashes = sorted({address_hash(self.options.index_key, a) for a in found})
+        if hashes:
+            await self.outbox.add_addresses(message_id, hashes)
+
+    # ------------------------------------------------------------ records
+
+    async def _final(self, job: Job, status: JobStatus, detail: str, started: float) -> JobStatus:
+        attempt = Attempt(
+            job_id=job.id, n=job.attempts + 1, at=self.clock.now(), outcome=status.value,
+            detail=detail, duration_ms=_ms(started),
+        )
+        await self.outbox.record(job.id, attempt, status, None)
+        log.info("job %s (%s): %s: %s", job.id, job.message.id, status.value, detail)
+        return status
+
+    async def _record(self, job: Job, result: outcome.Outcome, started: float) -> JobStatus:
+        now = self.clock.now()
+        n = job.attempts + 1
+        next_at: datetime | None = None
+        if result.verdict is outcome.Verdict.DELIVERED:
+            status = JobStatus.DELIVERED
+        elif result.verdict is outcome.Verdict.REFUSED:
+            status = JobStatus.REFUSED
+        else:
+            next_at = schedule.next_attempt_at(
+                self.options.policy, attempt=n, now=now, first_queued_at=job.created_at,
+                retry_after_seconds=result.retry_after_seconds,
+            )
+            status = JobStatus.PENDING if next_at is not None else JobStatus.FAILED
+        attempt = Attempt(
+            job_id=job.id, n=n, at=now, outcome=result.verdict.value, status_code=result.status_code,
+            detail=result.detail, duration_ms=_ms(started),
+        )
+        await self.outbox.record(job.id, attempt, status, next_at)
+        log.info(
+            "job %s (%s) attempt %d: %s%s -> %s",
+            job.id, job.message.id, n, result.verdict.value,
+            f" {result.status_code}" if result.status_code else f" ({result.detail})",
+            status.value if next_at is None else f"retry at {next_at.isoformat()}",
+        )
+        return status
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)

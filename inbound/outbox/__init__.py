@@ -1,0 +1,1 @@
+"""The outbox: messages accepted and the delivery jobs that carry them to webhooks."""

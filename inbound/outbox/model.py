@@ -1,0 +1,90 @@
+"""Rows of the outbox as frozen values: a message, its delivery jobs, their attempts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class JobStatus(StrEnum):
+    """Where a delivery job stands."""
+
+    PENDING = "pending"  # due at next_attempt_at
+    SENDING = "sending"  # claimed by a worker until lease_until (then due again)
+    DELIVERED = "delivered"  # the webhook answered 2xx (or the event was stored, no webhook)
+    REFUSED = "refused"  # the webhook answered 403/406/410: the customer said no
+    FAILED = "failed"  # retries exhausted, or nothing left to deliver (raw expired)
+    SKIPPED = "skipped"  # the route does not take this kind of message
+    CANCELLED = "cancelled"  # stopped by an operator or by erasure
+
+
+FINAL_STATUSES = frozenset(
+    {JobStatus.DELIVERED, JobStatus.REFUSED, JobStatus.FAILED, JobStatus.SKIPPED, JobStatus.CANCELLED}
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Envelope:
+    """The SMTP envelope of one accepted message (personal data: held only for delivery)."""
+
+    mail_from: str
+    rcpt_to: tuple[str, ...]
+    remote_ip: str | None
+    helo: str | None
+    tls: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mail_from": self.mail_from,
+            "rcpt_to": list(self.rcpt_to),
+            "remote_ip": self.remote_ip,
+            "helo": self.helo,
+            "tls": self.tls,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageRow:
+    id: str
+    received_at: datetime
+    raw_key: str
+    raw_size: int
+    raw_sha256: str
+    raw_expires_at: datetime
+    expires_at: datetime  # metadata (this row, its jobs) expire then
+    envelope: Envelope
+    address_hashes: tuple[str, ...] = ()  # keyed hashes of every address, for erase/export
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewJob:
+    route: str
+    rcpt_to: tuple[str, ...]  # the recipients this route serves
+    mailbox_hash: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Job:
+    id: str  # also the webhook-id: stable across retries (DESIGN §6)
+    message: MessageRow
+    route: str
+    rcpt_to: tuple[str, ...]
+    mailbox_hash: str | None
+    status: JobStatus
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Attempt:
+    job_id: str
+    n: int
+    at: datetime
+    outcome: str  # delivered, refused, retry, failed, stored, skipped
+    status_code: int | None = None
+    detail: str | None = None
+    duration_ms: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)

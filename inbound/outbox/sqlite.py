@@ -1,0 +1,343 @@
+"""The embedded outbox: SQLite in WAL mode with synchronous=FULL, one writer thread.
+
+Durability (DESIGN §3): a commit returns only after the WAL is fsynced
+(``synchronous=FULL``; NORMAL can lose the last transaction on power loss). Each state
+change is its own short transaction. All SQLite calls run on one dedicated thread, so the
+event loop never blocks on the disk and the connection is never shared between threads.
+Several processes (``inbound serve`` and ``inbound worker``) may share the file: claims
+take ``BEGIN IMMEDIATE`` and a lease, so two workers never send the same job at once.
+``secure_delete`` is on, so erased rows do not linger in free pages (DESIGN §8).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from inbound.errors import OutboxError
+from inbound.outbox.model import Attempt, Envelope, Job, JobStatus, MessageRow, NewJob
+
+_T = TypeVar("_T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    id TEXT PRIMARY KEY,
+    received_at REAL NOT NULL,
+    raw_key TEXT NOT NULL,
+    raw_size INTEGER NOT NULL,
+    raw_sha256 TEXT NOT NULL,
+    raw_expires_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    envelope TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_expires ON messages(expires_at);
+CREATE TABLE IF NOT EXISTS message_addresses (
+    message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    hash TEXT NOT NULL,
+    PRIMARY KEY (hash, message_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    route TEXT NOT NULL,
+    rcpt_to TEXT NOT NULL,
+    mailbox_hash TEXT,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    next_attempt_at REAL NOT NULL,
+    lease_until REAL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_due ON jobs(status, next_attempt_at);
+CREATE INDEX IF NOT EXISTS jobs_message ON jobs(message_id);
+CREATE TABLE IF NOT EXISTS attempts (
+    job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    n INTEGER NOT NULL,
+    at REAL NOT NULL,
+    outcome TEXT NOT NULL,
+    status_code INTEGER,
+    detail TEXT,
+    duration_ms INTEGER,
+    PRIMARY KEY (job_id, n)
+);
+"""
+
+
+def _ts(value: datetime) -> float:
+    return value.timestamp()
+
+
+def _dt(value: float) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
+
+
+class SqliteOutbox:
+    """The Outbox Protocol over one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbound-outbox")
+        self._conn: sqlite3.Connection | None = None
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
+        def call() -> _T:
+            try:
+                return fn(self._connection())
+            except sqlite3.Error as exc:
+                raise OutboxError(f"outbox: {type(exc).__name__}: {exc}") from exc
+
+        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA secure_delete=ON")
+            conn.executescript(_SCHEMA)
+            self._conn = conn
+        return self._conn
+
+    @staticmethod
+    @contextmanager
+    def _tx(conn: sqlite3.Connection, mode: str = "IMMEDIATE") -> Iterator[None]:
+        conn.execute(f"BEGIN {mode}")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    async def open(self) -> None:
+        """Create the file and schema now, so a bad path fails at start, not on first mail."""
+        await self._run(lambda conn: None)
+
+    # ------------------------------------------------------------ writes
+
+    async def enqueue(self, message: MessageRow, jobs: list[NewJob]) -> list[str]:
+        ids = [f"evt_{uuid.uuid4().hex}" for _ in jobs]
+
+        def work(conn: sqlite3.Connection) -> list[str]:
+            with self._tx(conn):
+                conn.execute(
+                    "INSERT INTO messages VALUES (?,?,?,?,?,?,?,?)",
+                    (
+                        message.id,
+                        _ts(message.received_at),
+                        message.raw_key,
+                        message.raw_size,
+                        message.raw_sha256,
+                        _ts(message.raw_expires_at),
+                        _ts(message.expires_at),
+                        json.dumps(message.envelope.to_dict()),
+                    ),
+                )
+                conn.executemany(
+                    "INSERT OR IGNORE INTO message_addresses VALUES (?,?)",
+                    [(message.id, h) for h in message.address_hashes],
+                )
+                now = _ts(message.received_at)
+                conn.executemany(
+                    "INSERT INTO jobs (id, message_id, route, rcpt_to, mailbox_hash, status,"
+                    " attempts, created_at, next_attempt_at, updated_at)"
+                    " VALUES (?,?,?,?,?,?,0,?,?,?)",
+                    [
+                        (jid, message.id, j.route, json.dumps(list(j.rcpt_to)), j.mailbox_hash,
+                         JobStatus.PENDING.value, now, now, now)
+                        for jid, j in zip(ids, jobs, strict=True)
+                    ],
+                )
+            return ids
+
+        return await self._run(work)
+
+    async def claim_due(self, now: datetime, limit: int, lease_seconds: float) -> list[Job]:
+        t = _ts(now)
+
+        def work(conn: sqlite3.Connection) -> list[Job]:
+            with self._tx(conn):
+                rows = conn.execute(
+                    "SELECT id FROM jobs WHERE (status = 'pending' AND next_attempt_at <= ?)"
+                    " OR (status = 'sending' AND lease_until <= ?)"
+                    " ORDER BY next_attempt_at LIMIT ?",
+                    (t, t, limit),
+                ).fetchall()
+                ids = [r[0] for r in rows]
+                conn.executemany(
+                    "UPDATE jobs SET status = 'sending', lease_until = ?, updated_at = ? WHERE id = ?",
+                    [(t + lease_seconds, t, i) for i in ids],
+                )
+            return self._load_jobs(conn, ids)
+
+        return await self._run(work)
+
+    async def record(
+        self, job_id: str, attempt: Attempt, status: JobStatus, next_attempt_at: datetime | None
+    ) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            with self._tx(conn):
+                conn.execute(
+                    "INSERT OR REPLACE INTO attempts VALUES (?,?,?,?,?,?,?)",
+                    (job_id, attempt.n, _ts(attempt.at), attempt.outcome, attempt.status_code,
+                     attempt.detail, attempt.duration_ms),
+                )
+                conn.execute(
+                    "UPDATE jobs SET status = ?, attempts = ?, next_attempt_at = COALESCE(?, next_attempt_at),"
+                    " lease_until = NULL, updated_at = ? WHERE id = ?",
+                    (status.value, attempt.n,
+                     None if next_attempt_at is None else _ts(next_attempt_at),
+                     _ts(attempt.at), job_id),
+                )
+
+        await self._run(work)
+
+    async def add_addresses(self, message_id: str, hashes: list[str]) -> None:
+        """Add keyed address hashes to a message's erase/export index."""
+
+        def work(conn: sqlite3.Connection) -> None:
+            with self._tx(conn):
+                conn.executemany(
+                    "INSERT OR IGNORE INTO message_addresses SELECT ?, ? WHERE EXISTS"
+                    " (SELECT 1 FROM messages WHERE id = ?)",
+                    [(message_id, h, message_id) for h in hashes],
+                )
+
+        await self._run(work)
+
+    async def requeue(self, job_id: str, now: datetime) -> bool:
+        def work(conn: sqlite3.Connection) -> bool:
+            with self._tx(conn):
+                cur = conn.execute(
+                    "UPDATE jobs SET status = 'pending', next_attempt_at = ?, created_at = ?,"
+                    " updated_at = ? WHERE id = ? AND status IN ('failed', 'refused', 'cancelled', 'delivered')",
+                    (_ts(now), _ts(now), _ts(now), job_id),
+                )
+                return cur.rowcount == 1
+
+        return await self._run(work)
+
+    # ------------------------------------------------------------ reads
+
+    async def next_due(self) -> datetime | None:
+        def work(conn: sqlite3.Connection) -> datetime | None:
+            row = conn.execute(
+                "SELECT MIN(CASE status WHEN 'pending' THEN next_attempt_at ELSE lease_until END)"
+                " FROM jobs WHERE status IN ('pending', 'sending')"
+            ).fetchone()
+            return None if row is None or row[0] is None else _dt(row[0])
+
+        return await self._run(work)
+
+    async def job(self, job_id: str) -> Job | None:
+        found = await self._run(lambda conn: self._load_jobs(conn, [job_id]))
+        return found[0] if found else None
+
+    async def jobs(self, status: JobStatus | None = None, limit: int = 100) -> list[Job]:
+        def work(conn: sqlite3.Connection) -> list[Job]:
+            if status is None:
+                rows = conn.execute("SELECT id FROM jobs ORDER BY created_at DESC LIMIT ?", (limit,))
+            else:
+                rows = conn.execute(
+                    "SELECT id FROM jobs WHERE status = ? ORDER BY created_at DESC LIMIT ?",
+                    (status.value, limit),
+                )
+            return self._load_jobs(conn, [r[0] for r in rows.fetchall()])
+
+        return await self._run(work)
+
+    async def attempts(self, job_id: str) -> list[Attempt]:
+        def work(conn: sqlite3.Connection) -> list[Attempt]:
+            rows = conn.execute(
+                "SELECT job_id, n, at, outcome, status_code, detail, duration_ms FROM attempts"
+                " WHERE job_id = ? ORDER BY n",
+                (job_id,),
+            ).fetchall()
+            return [
+                Attempt(job_id=r[0], n=r[1], at=_dt(r[2]), outcome=r[3], status_code=r[4],
+                        detail=r[5], duration_ms=r[6])
+                for r in rows
+            ]
+
+        return await self._run(work)
+
+    async def messages(self) -> list[MessageRow]:
+        def work(conn: sqlite3.Connection) -> list[MessageRow]:
+            rows = conn.execute(f"SELECT {_MESSAGE_COLUMNS} FROM messages ORDER BY received_at").fetchall()
+            return [_message(r) for r in rows]
+
+        return await self._run(work)
+
+    async def execute(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run ``fn`` on the outbox thread (retention and privacy use it for their queries)."""
+        return await self._run(fn)
+
+    def _load_jobs(self, conn: sqlite3.Connection, ids: list[str]) -> list[Job]:
+        out = []
+        for job_id in ids:
+            row = conn.execute(
+                f"SELECT j.id, j.route, j.rcpt_to, j.mailbox_hash, j.status, j.attempts, j.created_at,"
+                f" j.next_attempt_at, {_MESSAGE_COLUMNS_M}"
+                " FROM jobs j JOIN messages m ON m.id = j.message_id WHERE j.id = ?",
+                (job_id,),
+            ).fetchone()
+            if row is None:
+                continue
+            out.append(
+                Job(
+                    id=row[0],
+                    route=row[1],
+                    rcpt_to=tuple(json.loads(row[2])),
+                    mailbox_hash=row[3],
+                    status=JobStatus(row[4]),
+                    attempts=row[5],
+                    created_at=_dt(row[6]),
+                    next_attempt_at=_dt(row[7]),
+                    message=_message(row[8:]),
+                )
+            )
+        return out
+
+    async def close(self) -> None:
+        def work() -> None:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+        await asyncio.get_running_loop().run_in_executor(self._pool, work)
+        self._pool.shutdown(wait=True)
+
+
+_MESSAGE_COLUMNS = "id, received_at, raw_key, raw_size, raw_sha256, raw_expires_at, expires_at, envelope"
+_MESSAGE_COLUMNS_M = ", ".join(f"m.{c.strip()}" for c in _MESSAGE_COLUMNS.split(","))
+
+
+def _message(row: tuple[Any, ...] | sqlite3.Row) -> MessageRow:
+    env = json.loads(row[7])
+    return MessageRow(
+        id=row[0],
+        received_at=_dt(row[1]),
+        raw_key=row[2],
+        raw_size=row[3],
+        raw_sha256=row[4],
+        raw_expires_at=_dt(row[5]),
+        expires_at=_dt(row[6]),
+        envelope=Envelope(
+            mail_from=env["mail_from"],
+            rcpt_to=tuple(env["rcpt_to"]),
+            remote_ip=env.get("remote_ip"),
+            helo=env.get("helo"),
+            tls=bool(env.get("tls")),
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Where raw mail, events and large attachments live: a local directory or S3."""
