@@ -1,9 +1,267 @@
-"""Placeholder detector (dsn); the classification issues replace it."""
+"""Bounces: RFC 3464 delivery status notifications and the non-standard formats.
+
+Responsible for: deciding whether a message reports a failed or delayed delivery, and
+if so the ``Bounce``: hard or soft, a reason from ``bounce_reasons.REASONS``, the RFC 3463
+status code (from the DSN, else from the server's reply or the diagnostic, else the code
+the reason stands for), the failed recipients, the diagnostic text, the reporting MTA and
+the original Message-ID, with the evidence each rests on.
+
+Two paths, one result. A ``message/delivery-status`` part (RFC 3464 §2) is read field by
+field (``bounce_report``); its ``Action`` decides: ``failed`` is a bounce, ``delayed`` a
+soft bounce flagged ``delayed``, and a report whose every recipient was ``delivered``,
+``relayed`` or ``expanded`` is no bounce at all (RFC 3464 §2.3.3). Without such a part,
+``bounce_text`` recognises the notice by its sender, subject and words, and finds the
+recipients and their explanations in the text before the returned original.
+
+It may not look at auto-replies or complaints (``autoreply``, ``arf``), and it never
+raises on odd input. Pure: no I/O.
+"""
 
 from __future__ import annotations
 
-from parsers.model import Classification, ParsedMessage
+import re
+from collections.abc import Iterable
+
+from parsers.classify import bounce_text
+from parsers.classify._status import Status, derived_status, find_reply_code, find_statuses
+from parsers.classify._status import parse_status as _parse_status
+from parsers.classify.bounce_reasons import decide_reason, hard_or_soft
+from parsers.classify.bounce_report import RecipientReport, parse_delivery_status
+from parsers.model import Bounce, Classification, Evidence, Kind, ParsedMessage
+
+# RFC 3464 §2.3.3: actions that report success; a DSN with only these is not a bounce.
+_SUCCESS_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
+_DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
+# Words of a delay warning (the MTA still retries): Exim "Warning: message … delayed",
+# Gmail "Delivery Status Notification (Delay)", Sendmail "Warning: could not send message
+# for past 4 hours", Postfix "Delayed Mail (still being retried)".
+_DELAY = re.compile(
+    r"\bdelay(ed)?\b|still being retried|will (continue|keep) (to )?(try|retry)|will retry"
+    r"|could not send message for past|not yet been delivered|delivery attempts will continue",
+    re.IGNORECASE,
+)
+_PERMANENT = re.compile(
+    r"permanent(ly)?|given up|giving up|gave up|could not be delivered|failed",
+    re.IGNORECASE,
+)
+_MAX_DIAGNOSTIC = 1000
 
 
 def detect(parsed: ParsedMessage) -> Classification | None:
-    return None
+    """A ``Kind.BOUNCE`` classification, or None when the message is not a bounce."""
+    text = bounce_text.report_text(parsed)
+    report, original_text = bounce_text.split_original(text)
+    original = bounce_text.original_headers(parsed, original_text)
+    dsn_parts = [p for p in parsed.parts if p.content_type in _DSN_TYPES and p.text]
+    if dsn_parts:
+        verdict = _from_delivery_status(parsed, dsn_parts[0].text or "", report, original)
+        if verdict is not _NOT_A_DSN:
+            return verdict if isinstance(verdict, Classification) else None
+    sig = bounce_text.signals(parsed, report)
+    if not bounce_text.looks_like_bounce(sig):
+        return None
+    # Some formats embed the RFC 3464 fields in the text part (Amazon WorkMail, gateways).
+    if "Final-Recipient:" in report or "final-recipient:" in report.lower():
+        verdict = _from_delivery_status(parsed, report, report, original, where="text/plain")
+        if isinstance(verdict, Classification):
+            return verdict
+    return _from_text(parsed, report, original, sig)
+
+
+class _NotADsn:
+    """Marker: the part held no recipient fields, so read the message as text instead."""
+
+
+_NOT_A_DSN = _NotADsn()
+
+
+def _from_delivery_status(
+    parsed: ParsedMessage,
+    dsn_text: str,
+    report: str,
+    original: bounce_text.Original,
+    where: str = "message/delivery-status",
+) -> Classification | _NotADsn | None:
+    dsn = parse_delivery_status(dsn_text)
+    records = [r for r in dsn.recipients if r.final_recipient or r.original_recipient]
+    if not records:
+        return _NOT_A_DSN
+    failing = [r for r in records if not _succeeded(r)]
+    if not failing:
+        return None  # RFC 3464 §2.3.3: delivered / relayed / expanded only
+    first = failing[0]
+    recipients = _unique(r.final_recipient or r.original_recipient or "" for r in failing)
+    delayed = (first.action or "") == "delayed"
+    diagnostic = (first.diagnostic or "").strip()
+    # The DSN's Diagnostic-Code is the server's own words; the prose around it says the
+    # same in the MTA's words and is read only when the server said nothing useful.
+    # The code in the server's own reply is more specific than the one the reporting
+    # MTA put in Status: (Sendmail writes 5.1.1 over a "550 5.7.1 IP blacklisted").
+    status = _first_status(diagnostic) or _parse_status(first.status)
+    reason_text = diagnostic
+    if not diagnostic or decide_reason(diagnostic, None)[0] == "undefined":
+        reason_text = (diagnostic + "\n" + report).strip()
+    if status is None or status.klass == 2:
+        status = _first_status(diagnostic) or _first_status(report)
+    reply = find_reply_code(diagnostic) if diagnostic else None
+    klass = _klass(status, reply, delayed, report)
+    reason, because = decide_reason(reason_text, status)
+    fields = [f"Action: {first.action}"] if first.action else []
+    if first.status:
+        fields.append(f"Status: {first.status}")
+    if first.diagnostic:
+        fields.append(f"Diagnostic-Code: {first.diagnostic[:200]}")
+    evidence = [Evidence(where=f"part:{where}", text="; ".join(fields) or "recipient fields")]
+    if because and because not in " ".join(fields):
+        evidence.append(Evidence(where="diagnostic", text=because))
+    return _classification(
+        reason=reason,
+        klass=klass,
+        status=status,
+        delayed=delayed,
+        recipients=recipients,
+        diagnostic=diagnostic or _explanation(report),
+        reporting_mta=dsn.reporting_mta or bounce_text.reporting_mta(parsed, report),
+        original=original,
+        reply=reply,
+        evidence=evidence,
+    )
+
+
+def _from_text(
+    parsed: ParsedMessage,
+    report: str,
+    original: bounce_text.Original,
+    sig: bounce_text.Signals,
+) -> Classification:
+    exclude = {a.lower() for a in original.sender}
+    for address in (parsed.from_, *parsed.to, *parsed.reply_to):
+        if address is not None and address.address:
+            exclude.add(address.address.lower())
+    header_recipients = (
+        [a.lower() for a in bounce_text._ADDRESS.findall(sig.failed_header)]
+        if sig.failed_header
+        else []
+    )
+    found = bounce_text.find_recipients(report, exclude)
+    if header_recipients:
+        positions = dict(found)
+        found = [(a, positions.get(a, 0)) for a in header_recipients]
+    recipients = [address for address, _ in found]
+    if not recipients:
+        recipients = [a for a in original.to if a not in exclude][:1]
+    by_recipient = bounce_text.segments(report, found)
+    segment = by_recipient.get(recipients[0], report) if recipients else report
+    delayed = _is_delay(parsed.subject, report)
+    status = _first_status(segment) or _first_status(report)
+    reply = find_reply_code(segment) or find_reply_code(report)
+    klass = _klass(status, reply, delayed, report)
+    reason, because = decide_reason(segment, status)
+    if reason == "undefined" and segment is not report:
+        reason, because = decide_reason(report, status)
+    evidence = []
+    if sig.failed_header:
+        evidence.append(Evidence(where="header:X-Failed-Recipients", text=sig.failed_header))
+    if sig.sender:
+        evidence.append(Evidence(where="header:From", text=sig.sender))
+    if sig.subject:
+        evidence.append(Evidence(where="header:Subject", text=sig.subject[:200]))
+    if sig.report:
+        evidence.append(Evidence(where="text", text=sig.report[:200]))
+    if because:
+        evidence.append(Evidence(where="diagnostic", text=because))
+    return _classification(
+        reason=reason,
+        klass=klass,
+        status=status,
+        delayed=delayed,
+        recipients=recipients,
+        diagnostic=_explanation(segment),
+        reporting_mta=bounce_text.reporting_mta(parsed, report),
+        original=original,
+        reply=reply,
+        evidence=evidence,
+    )
+
+
+def _classification(
+    *,
+    reason: str,
+    klass: int,
+    status: Status | None,
+    delayed: bool,
+    recipients: list[str],
+    diagnostic: str | None,
+    reporting_mta: str | None,
+    original: bounce_text.Original,
+    reply: int | None,
+    evidence: list[Evidence],
+) -> Classification:
+    if status is not None and status.klass in (4, 5) and not delayed:
+        klass = status.klass
+    status_text = str(status) if status is not None else derived_status(reason, klass)
+    bounce = Bounce(
+        type=hard_or_soft(reason, klass, delayed),
+        reason=reason,
+        status=status_text,
+        recipient=recipients[0] if recipients else None,
+        recipients=tuple(recipients),
+        diagnostic=diagnostic[:_MAX_DIAGNOSTIC] if diagnostic else None,
+        reporting_mta=reporting_mta,
+        original_message_id=original.message_id,
+        smtp_code=reply,
+        delayed=delayed,
+    )
+    return Classification(kind=Kind.BOUNCE, bounce=bounce, evidence=tuple(evidence))
+
+
+def _succeeded(record: RecipientReport) -> bool:
+    if record.action:
+        return record.action in _SUCCESS_ACTIONS
+    status = _parse_status(record.status)
+    return status is not None and status.klass == 2
+
+
+def _first_status(text: str) -> Status | None:
+    statuses = find_statuses(text)
+    specific = [s for s in statuses if not s.generic]
+    if specific:
+        return specific[0]
+    return statuses[0] if statuses else None
+
+
+def _klass(status: Status | None, reply: int | None, delayed: bool, report: str) -> int:
+    if delayed:
+        return 4
+    if status is not None and status.klass in (4, 5):
+        return status.klass
+    if reply is not None:
+        return reply // 100
+    return 5
+
+
+def _is_delay(subject: str, report: str) -> bool:
+    head = report[:3000]
+    if _DELAY.search(subject or ""):
+        return True
+    return bool(_DELAY.search(head)) and not _PERMANENT.search(head)
+
+
+def _explanation(text: str) -> str | None:
+    """The lines of the report that carry a reply code, status code or explanation."""
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    picked = [
+        line
+        for line in lines
+        if find_statuses(line) or find_reply_code(line) or "said" in line.lower()
+    ]
+    out = " ".join(picked or lines[:6]).strip()
+    return out or None
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    for value in values:
+        if value and value not in out:
+            out.append(value)
+    return out

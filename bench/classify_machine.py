@@ -1,0 +1,223 @@
+"""Accuracy of the machine-mail detectors (bounce, complaint, auto-reply) on the corpora.
+
+Prints figures overall and by MTA family, worst families first; never asserts.
+``tests/corpus/test_machine_corpus.py`` loads ``score()`` from here and checks the targets.
+Run: ``.venv/bin/python bench/classify_machine.py [CORPORA_DIR]``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import statistics
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from parsers.model import Classification, Kind, ParsedMessage
+
+Parse = Callable[[bytes], ParsedMessage]
+Classify = Callable[[ParsedMessage], Classification]
+
+# Sisimai renamed some reasons across versions; the labels use either name.
+_REASON_ALIASES = {"toomanyconn": "ratelimited", "mesgtoobig": "toobig", "speeding": "ratelimited"}
+
+
+@dataclass
+class Tally:
+    """Hits over trials for one figure."""
+
+    hit: int = 0
+    total: int = 0
+    misses: list[str] = field(default_factory=list)
+
+    def add(self, ok: bool, name: str) -> None:
+        self.total += 1
+        if ok:
+            self.hit += 1
+        else:
+            self.misses.append(name)
+
+    @property
+    def rate(self) -> float:
+        return self.hit / self.total if self.total else 1.0
+
+
+@dataclass
+class Scores:
+    """Every figure of the issue's Measure section, overall and per MTA family."""
+
+    detected: Tally = field(default_factory=Tally)
+    hard_soft: Tally = field(default_factory=Tally)
+    status: Tally = field(default_factory=Tally)
+    recipient: Tally = field(default_factory=Tally)
+    reason: Tally = field(default_factory=Tally)
+    success_dsn: Tally = field(default_factory=Tally)
+    arf: Tally = field(default_factory=Tally)
+    autoreply: Tally = field(default_factory=Tally)
+    normal: Tally = field(default_factory=Tally)
+    families: dict[str, dict[str, Tally]] = field(default_factory=dict)
+
+    def family(self, name: str) -> dict[str, Tally]:
+        return self.families.setdefault(name, defaultdict(Tally))
+
+
+def family_of(name: str) -> str:
+    """``sisimai_lhost-postfix-07.eml`` -> ``postfix``; other sources by their prefix."""
+    match = re.match(r"sisimai_(?:lhost|rhost)-([a-z0-9]+)-\d+", name)
+    if match:
+        return match[1]
+    match = re.match(r"sisimai_(rfc\d+)", name)
+    if match:
+        return match[1]
+    return name.split("_", 1)[0]
+
+
+def _status_agrees(label: dict[str, Any], got: str | None) -> bool:
+    want = label.get("status")
+    if not want or not got:
+        return False
+    if label.get("status_is_sisimai_pseudo"):
+        return bool(want[0] == got[0])
+    return bool(want == got)
+
+
+def score(corpora: Path, parse: Parse, classify: Classify) -> Scores:
+    out = Scores()
+    _score_bounces(corpora / "bounces", parse, classify, out)
+    for name, label in _labelled(corpora / "arf"):
+        verdict = classify(parse((corpora / "arf" / name).read_bytes()))
+        want_type = label.get("feedback_type")
+        ok = verdict.kind == Kind.COMPLAINT and verdict.complaint is not None
+        if ok and want_type and verdict.complaint is not None:
+            ok = verdict.complaint.feedback_type == want_type
+        if ok and label.get("arf_format") is False and verdict.complaint is not None:
+            ok = not verdict.complaint.arf
+        out.arf.add(ok, name)
+    for name, _label in _labelled(corpora / "autoreply"):
+        verdict = classify(parse((corpora / "autoreply" / name).read_bytes()))
+        out.autoreply.add(verdict.kind == Kind.AUTO_REPLY, name)
+    for name, label in _labelled(corpora / "normal"):
+        if label.get("body_only"):
+            continue
+        verdict = classify(parse((corpora / "normal" / name).read_bytes()))
+        if "MDN" in (label.get("upstream_kind") or ""):
+            ok = (
+                verdict.kind == Kind.AUTO_REPLY
+                and verdict.auto_reply is not None
+                and verdict.auto_reply.type == "read_receipt"
+            )
+        else:
+            ok = verdict.kind not in (Kind.BOUNCE, Kind.COMPLAINT, Kind.AUTO_REPLY)
+        out.normal.add(ok, name)
+    return out
+
+
+def _labelled(folder: Path) -> list[tuple[str, dict[str, Any]]]:
+    labels: dict[str, dict[str, Any]] = json.loads((folder / "labels.json").read_text())
+    return sorted(labels.items())
+
+
+def _score_bounces(folder: Path, parse: Parse, classify: Classify, out: Scores) -> None:
+    for name, label in _labelled(folder):
+        verdict = classify(parse((folder / name).read_bytes()))
+        bounce = verdict.bounce if verdict.kind == Kind.BOUNCE else None
+        fam = out.family(family_of(name))
+        if label.get("reason") == "delivered":
+            out.success_dsn.add(bounce is None, name)
+            continue
+        out.detected.add(bounce is not None, name)
+        fam["detected"].add(bounce is not None, name)
+        if label.get("hard_bounce") is not None:
+            want = "hard" if label["hard_bounce"] else "soft"
+            ok = bounce is not None and bounce.type == want
+            out.hard_soft.add(ok, name)
+            fam["hard_soft"].add(ok, name)
+        if label.get("status"):
+            ok = _status_agrees(label, bounce.status if bounce else None)
+            out.status.add(ok, name)
+            fam["status"].add(ok, name)
+        if label.get("reason"):
+            want_reason = _REASON_ALIASES.get(label["reason"], label["reason"])
+            out.reason.add(bounce is not None and bounce.reason == want_reason, name)
+        if label.get("failed_recipients"):
+            want_set = {a.lower() for a in label["failed_recipients"]}
+            ok = bounce is not None and {r.lower() for r in bounce.recipients} == want_set
+            out.recipient.add(ok, name)
+            fam["recipient"].add(ok, name)
+
+
+def _line(title: str, tally: Tally) -> str:
+    return f"  {title:<28} {tally.hit:>4}/{tally.total:<4} {100 * tally.rate:6.1f}%"
+
+
+def main(argv: list[str]) -> None:
+    from parsers import classify, parse  # the corpus test imports score() alone
+
+    corpora = Path(
+        argv[1] if len(argv) > 1 else os.environ.get("INBOUND_CORPORA", "../shared/corpora")
+    )
+    received = __import__("datetime").datetime(2026, 1, 1, tzinfo=__import__("datetime").UTC)
+
+    def parse_one(raw: bytes) -> ParsedMessage:
+        return parse(raw, received)
+
+    def classify_one(parsed: ParsedMessage) -> Classification:
+        return classify(parsed)
+
+    timings = []
+    scores = Scores()
+    for _ in range(5):
+        start = time.perf_counter()
+        scores = score(corpora, parse_one, classify_one)
+        timings.append(time.perf_counter() - start)
+    print(
+        f"corpora: {corpora.resolve()}  (parse+classify, median of 5 runs: "
+        f"{statistics.median(timings):.2f} s)"
+    )
+    print("overall")
+    for title, tally in (
+        ("bounce detected", scores.detected),
+        ("hard/soft agrees (sisimai)", scores.hard_soft),
+        ("status agrees", scores.status),
+        ("failed recipients exact", scores.recipient),
+        ("reason agrees (info only)", scores.reason),
+        ("success DSN not a bounce", scores.success_dsn),
+        ("ARF / complaints", scores.arf),
+        ("auto-replies", scores.autoreply),
+        ("normal mail left alone", scores.normal),
+    ):
+        print(_line(title, tally))
+    print("by MTA family, worst first (detected, hard/soft, status, recipients)")
+    rows = []
+    for fam, tallies in scores.families.items():
+        rates = [tallies[k].rate for k in ("detected", "hard_soft", "status", "recipient")]
+        rows.append((min(rates), sum(rates), fam, tallies))
+    for _, _, fam, tallies in sorted(rows)[:25]:
+        cells = "  ".join(
+            f"{tallies[k].hit}/{tallies[k].total}"
+            for k in ("detected", "hard_soft", "status", "recipient")
+        )
+        print(f"  {fam:<18} {cells}")
+    if "-v" in argv:
+        for title, tally in (
+            ("detected", scores.detected),
+            ("hard_soft", scores.hard_soft),
+            ("status", scores.status),
+            ("recipient", scores.recipient),
+            ("arf", scores.arf),
+            ("autoreply", scores.autoreply),
+            ("normal", scores.normal),
+            ("success", scores.success_dsn),
+        ):
+            if tally.misses:
+                print(f"missed {title}: {' '.join(tally.misses)}")
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,271 @@
+"""Bounces written for people: the non-standard formats of MTAs and mailbox providers.
+
+Responsible for: telling whether a message without a usable ``message/delivery-status``
+part is a bounce notice (who sent it, its subject, the words of its first lines), cutting
+its text where the returned original begins, and finding there the failed recipients and
+the lines that explain each failure. The formats differ (qmail's ``<addr>:`` paragraphs,
+Exim's indented address list, Postfix's transcript, Sendmail's "----- The following
+addresses had permanent fatal errors -----", Gmail's and Office 365's prose, Domino,
+mail.ru, Yahoo, the Japanese carriers, …) but share a shape: a report about addresses,
+then the original. So this module is tables of those shapes (senders, subjects, report
+phrases, original-message markers) and small functions over them, not one regex per MTA.
+It may not decide reason or hard/soft (``bounce_reasons``). Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from parsers.model import ParsedMessage
+
+# Local parts and display names bounce notices come from (RFC 5321 §4.5.1 postmaster;
+# MAILER-DAEMON by long convention; the providers' own names).
+_SENDER = re.compile(
+    r"mailer[-_ .]?daemon|^postmaster$|^post[-_]?master@|poostmaster|mail[-_ .]?delivery[-_ .]?"
+    r"(system|subsystem|service)|mail[-_. ]?administrator|^mdaemon|^bounce[sd]?@"
+    r"|^no-?reply@.*(amazonses|amazonaws)|^sysadmin@|-admin@|^root@",
+    re.IGNORECASE,
+)
+
+# Subjects of bounce notices in the major MTAs and languages.
+_SUBJECT = re.compile(
+    r"undeliver|undelivered|non[- ]?deliver|delivery (status )?notification|delivery fail"
+    r"|delivery has failed|failed delivery|failure delivery|failure notice|mail delivery fail"
+    r"|returned mail|returned to sender|mail system error|message delivery has failed"
+    r"|delivery problem|could not be delivered|not delivered|delivery failure|bounce"
+    r"|error sending|was an error sending|delivery report|mail failure|rejected"
+    r"|unzustellbar|nicht zustellbar|non remis|non distribu|échec de (la )?distribution"
+    r"|no entregado|imposible entregar|non recapitat|niet bezorgd|onbestelbaar"
+    r"|не доставлено|недоставлено|配信できません|送信できません|エラー|未送達|退信|无法投递"
+    r"|are not member|warning: message .* delayed|delayed mail",
+    re.IGNORECASE,
+)
+
+# Words of the report part that say a delivery failed (or is delayed).
+_REPORT_PHRASES = re.compile(
+    r"could ?n[o']?t be deliver|was ?n[o']?t deliver|not be delivered|undeliverable"
+    r"|delivery (to .{1,80} )?(has )?failed|failed permanently|permanent (fatal )?error"
+    r"|unable to deliver|wasn'?t able to deliver|not able to deliver|could not deliver"
+    r"|following address(\(es\)|es)? failed|error (has )?occurred while|error delivering"
+    r"|message (was )?not delivered|was not delivered|delivery failure|failed to deliver"
+    r"|has been delayed|have been delayed|delivery (is )?delayed|still trying|will retry"
+    r"|returned mail|message could not|rejected your message|could not be sent|not member"
+    r"|following recipients?|following address|did not reach|not reach|unknown user"
+    r"|user unknown|mailbox (is )?full|remote host said|smtp error|said:|returned the error"
+    r"|this is the (qmail|mail system|mailer|dragonfly)|does not exist|address rejected"
+    r"|konnte nicht zugestellt|nicht zugestellt|n'a pas pu être|no se (pudo|ha podido) entregar"
+    r"|non è stato possibile|не может быть доставлено|не доставлено|配信でき|届きません|送信でき"
+    r"|宛先不明|エラー",
+    re.IGNORECASE,
+)
+
+# Lines where the copy of the original message (or its headers) starts.
+_ORIGINAL_MARKER = re.compile(
+    r"^\s*[-=*_ ]*("
+    r"original message|this is a copy of|below this line is a copy|copy of the message"
+    r"|returned message|original message follows|message headers follow|original message headers"
+    r"|below is a copy of the original message|unsent message below|the original message was"
+    r"|headers of the original|original headers|message text follows|the message you sent"
+    r"|your message reads|returned mail follows|the text of your message"
+    r"|transcript of session follows|content of (the )?original|元のメッセージ|原始邮件"
+    r"|Исходное сообщение|forwarded message"
+    r")",
+    re.IGNORECASE,
+)
+# A header block (the returned original without a marker line) begins with one of these.
+_HEADER_START = re.compile(
+    r"^(Received|Return-Path|Return-path|DKIM-Signature|ARC-Seal|X-Received|Message-I[Dd]"
+    r"|Date|From|Subject|MIME-Version|Content-Type|To):\s"
+)
+_ADDRESS = re.compile(
+    r"(?<![\w.+\-=/%])([A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+)"
+)
+_URL = re.compile(r"(https?|ftp)://\S+", re.IGNORECASE)
+# Addresses standing after these words are senders, not failed recipients.
+_SENDER_CONTEXT = re.compile(
+    r"(mail from:?|envelope-from|from:|sender:?|return-path:?|hello|dear|reply-to:?|contact"
+    r"|mail to|write to|e-?mail to)\s*<?$",
+    re.IGNORECASE,
+)
+_REPORTING_MTA = (
+    re.compile(r"this is the mail system at host\s+([\w.\-]+)", re.IGNORECASE),
+    re.compile(r"this is the qmail-send program at\s+([\w.\-]+)", re.IGNORECASE),
+    re.compile(r"this is the dragonfly mail agent [\w.]+ at\s+([\w.\-]+)", re.IGNORECASE),
+    re.compile(r"generating server:\s*([\w.\-]+)", re.IGNORECASE),
+    re.compile(r"reporting-mta:\s*(?:dns;\s*)?([\w.\-]+)", re.IGNORECASE),
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Signals:
+    """Why a message looks like a bounce notice; each is the words it rests on, or None."""
+
+    sender: str | None
+    subject: str | None
+    report: str | None
+    failed_header: str | None  # X-Failed-Recipients (Exim)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Original:
+    """What the bounce shows of the returned message's headers."""
+
+    sender: tuple[str, ...]  # From, Sender, Return-Path of the original (lower-case)
+    to: tuple[str, ...]
+    message_id: str | None
+
+
+def report_text(parsed: ParsedMessage) -> str:
+    """The human-readable report: the text parts outside the returned message."""
+    texts = [
+        p.text for p in parsed.parts if p.content_type == "text/plain" and p.text and p.text.strip()
+    ]
+    if not texts:
+        return parsed.text or ""
+    return "\n".join(texts)
+
+
+def split_original(text: str) -> tuple[str, str]:
+    """(report, original): the text before the returned message and the copy itself."""
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        if index > 0 and _ORIGINAL_MARKER.match(line):
+            return "\n".join(lines[:index]), "\n".join(lines[index + 1 :])
+    # No marker: an unannounced header block of two header lines in a row.
+    for index in range(1, len(lines) - 1):
+        starts_block = _HEADER_START.match(lines[index]) and (
+            _HEADER_START.match(lines[index + 1]) or lines[index + 1][:1] in (" ", "\t")
+        )
+        if starts_block and _HEADER_START.match(lines[index - 1]) is None:
+            return "\n".join(lines[:index]), "\n".join(lines[index:])
+    return text, ""
+
+
+def signals(parsed: ParsedMessage, report: str) -> Signals:
+    from_text = ""
+    if parsed.from_ is not None:
+        from_text = parsed.from_.address or parsed.from_.name
+    sender = None
+    for candidate in (from_text, parsed.from_.name if parsed.from_ else ""):
+        if candidate and _SENDER.search(candidate):
+            sender = candidate
+            break
+    subject_match = _SUBJECT.search(parsed.subject or "")
+    head = report[:4000]
+    report_match = _REPORT_PHRASES.search(head)
+    failed = parsed.header("X-Failed-Recipients")
+    return Signals(
+        sender=sender,
+        subject=parsed.subject if subject_match else None,
+        report=_line_of(head, report_match.start()) if report_match else None,
+        failed_header=failed,
+    )
+
+
+def looks_like_bounce(sig: Signals) -> bool:
+    """A report phrase from a bounce-like sender or under a bounce-like subject."""
+    if sig.failed_header:
+        return True
+    return sig.report is not None and (sig.sender is not None or sig.subject is not None)
+
+
+def _line_of(text: str, pos: int) -> str:
+    start = text.rfind("\n", 0, pos) + 1
+    end = text.find("\n", pos)
+    return text[start : end if end != -1 else len(text)].strip()
+
+
+def _header_block(text: str) -> dict[str, list[str]]:
+    headers: dict[str, list[str]] = {}
+    last: str | None = None
+    started = False
+    for line in text.split("\n"):
+        if not line.strip():
+            if started:
+                break
+            continue
+        if line[:1] in (" ", "\t") and last is not None:
+            headers[last][-1] += " " + line.strip()
+            continue
+        match = re.match(r"^([!-9;-~]+):\s*(.*)$", line)
+        if match is None:
+            if started:
+                break
+            continue
+        started = True
+        last = match[1].lower()
+        headers.setdefault(last, []).append(match[2])
+    return headers
+
+
+def original_headers(parsed: ParsedMessage, original_text: str) -> Original:
+    """The returned message's headers: its attached part, else the text after the marker."""
+    source = ""
+    for part in parsed.parts:
+        if part.content_type in ("message/rfc822", "text/rfc822-headers") and part.text:
+            source = part.text
+            break
+    if not source:
+        source = original_text
+    headers = _header_block(source)
+
+    def addresses(*names: str) -> tuple[str, ...]:
+        found: list[str] = []
+        for name in names:
+            for value in headers.get(name, []):
+                found.extend(m.lower() for m in _ADDRESS.findall(value))
+        return tuple(found)
+
+    ids = headers.get("message-id") or []
+    message_id = None
+    if ids:
+        match = re.search(r"<([^<>\s]+)>", ids[0])
+        message_id = match[1] if match else (ids[0].strip() or None)
+    return Original(
+        sender=addresses("from", "sender", "return-path"),
+        to=addresses("to", "cc"),
+        message_id=message_id,
+    )
+
+
+def reporting_mta(parsed: ParsedMessage, report: str) -> str | None:
+    for pattern in _REPORTING_MTA:
+        match = pattern.search(report)
+        if match is not None:
+            return match[1].strip(".")
+    if parsed.from_ is not None and _SENDER.search(parsed.from_.address or ""):
+        _, _, domain = (parsed.from_.address or "").partition("@")
+        return domain or None
+    return None
+
+
+def find_recipients(report: str, exclude: set[str]) -> list[tuple[str, int]]:
+    """Addresses the report speaks about, in order of first mention, with that position."""
+    masked = _URL.sub(lambda m: " " * len(m[0]), report)
+    seen: dict[str, int] = {}
+    for match in _ADDRESS.finditer(masked):
+        address = match[1].strip(".").lower()
+        if address in exclude or address in seen:
+            continue
+        before = masked[max(0, match.start() - 20) : match.start()]
+        if _SENDER_CONTEXT.search(before):
+            continue
+        local = address.partition("@")[0]
+        if local in ("mailer-daemon", "postmaster") or address.endswith(".invalid"):
+            continue
+        seen[address] = match.start()
+    return list(seen.items())
+
+
+def segments(report: str, recipients: list[tuple[str, int]]) -> dict[str, str]:
+    """For each recipient: the report from the line of its first mention to the next one's."""
+    if len(recipients) <= 1:
+        return {address: report for address, _ in recipients}
+    starts = sorted((report.rfind("\n", 0, pos) + 1, address) for address, pos in recipients)
+    out: dict[str, str] = {}
+    for index, (start, address) in enumerate(starts):
+        end = starts[index + 1][0] if index + 1 < len(starts) else len(report)
+        out[address] = report[start:end] if end > start else report[start:]
+    return out
