@@ -1,0 +1,336 @@
+"""The S3 backend: raw mail, events and attachments in a bucket of any S3-compatible service.
+
+The one module that imports boto3 and botocore (AWS S3, MinIO, Ceph RGW, Cloudflare R2,
+Wasabi: anything ``endpoint_url`` points at). Responsibilities:
+
+* one shared client, built lazily in the store's own small thread pool, with a bounded
+  connection pool, signature v4, the configured addressing style, and retries bounded so
+  that a dead endpoint gives up within ``timeout_seconds`` (attempts x per-attempt
+  timeouts fit in it);
+* every blocking call runs in that pool via ``loop.run_in_executor``, never on the loop,
+  and is bounded by ``asyncio.timeout(timeout_seconds)``: a timeout, an unreachable
+  endpoint or any botocore error becomes ``StorageError`` (SMTP 451);
+* ``put_object`` with the caller's Content-Type and the configured server-side
+  encryption, and no user metadata at all (nothing personal ever lands in object
+  headers); object keys are full keys, prefix included (storage/keys.py builds them);
+* merging inbound's lifecycle rules into the bucket's configuration without touching
+  rules it did not create (``merge_lifecycle`` is pure and tested on its own).
+
+It may not log or print credentials (they come from the standard AWS chain, and this
+module never reads them), put addresses or subjects into object metadata, decide policy
+(which rules, which keys: retention.py and keys.py do), or block the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from inbound.errors import StorageError
+from inbound.storage.base import LIFECYCLE_ID_PREFIX, LifecycleRule, ObjectInfo, ObjectNotFound
+
+if TYPE_CHECKING:
+    from inbound.config import S3Settings
+
+_T = TypeVar("_T")
+
+# AWS Signature Version 4 query authentication: X-Amz-Expires is at most 604800 s
+# (7 days). "Authenticating Requests: Using Query Parameters (AWS Signature Version 4)".
+PRESIGN_MAX_SECONDS = 7 * 24 * 3600
+# Attempts per call (the first try plus retries). Each attempt gets an equal share of
+# timeout_seconds for connecting and for reading, so the whole call fits in it.
+_ATTEMPTS = 3
+# Threads that run boto3 calls. boto3 spends ~1.6-3 ms of CPU per small put (STYLE.md,
+# Library traps); more threads than this only add contention on a 2-core machine.
+DEFAULT_THREADS = 4
+# Error codes S3 and compatible services answer for a missing object or lifecycle.
+_NOT_FOUND = frozenset({"NoSuchKey", "404", "NotFound"})
+_NO_LIFECYCLE = frozenset({"NoSuchLifecycleConfiguration", "NoSuchLifecycle"})
+# Rule elements inbound never writes; one of them on an inbound rule means it was edited.
+_FOREIGN_ACTIONS = (
+    "Transitions",
+    "NoncurrentVersionTransitions",
+    "NoncurrentVersionExpiration",
+    "AbortIncompleteMultipartUpload",
+)
+
+
+class S3Store:
+    """A RawStore in one bucket; keys are full object keys, ``settings.prefix`` included."""
+
+    def __init__(self, settings: S3Settings, *, threads: int | None = None) -> None:
+        self.settings = settings
+        workers = threads or min(DEFAULT_THREADS, settings.max_pool_connections)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inbound-s3")
+        self._client_lock = threading.Lock()
+        self._client_obj: Any = None
+        self._closed = False
+
+    # ------------------------------------------------------------ plumbing
+
+    def _client(self) -> Any:
+        """The shared client, created on first use in a pool thread (reading the
+        credential chain may touch files or the instance metadata service)."""
+        with self._client_lock:
+            if self._client_obj is None:
+                s = self.settings
+                per_attempt = max(s.timeout_seconds / _ATTEMPTS, 0.1)
+                config = Config(
+                    signature_version="s3v4",
+                    s3={"addressing_style": s.addressing_style},
+                    max_pool_connections=s.max_pool_connections,
+                    connect_timeout=per_attempt,
+                    read_timeout=per_attempt,
+                    retries={"mode": "standard", "total_max_attempts": _ATTEMPTS},
+                    # botocore >= 1.36 adds CRC32 checksums to every upload by default;
+                    # several S3-compatible services reject them. Send them only where
+                    # the API requires one (PutBucketLifecycleConfiguration).
+                    request_checksum_calculation="when_required",
+                    response_checksum_validation="when_required",
+                )
+                # A session of our own: the module-level default session is shared state.
+                session = boto3.session.Session()
+                self._client_obj = session.client(
+                    "s3", endpoint_url=s.endpoint_url, region_name=s.region, config=config
+                )
+            return self._client_obj
+
+    async def _run(self, what: str, fn: Callable[[Any], _T], *, key: str | None = None) -> _T:
+        """Run ``fn(client)`` in the pool within the timeout; any failure -> StorageError
+        (ObjectNotFound(key) when S3 says ``key`` is not there)."""
+        if self._closed:
+            raise StorageError(f"s3 {what}: the store is closed")
+        loop = asyncio.get_running_loop()
+
+        def call() -> _T:
+            return fn(self._client())
+
+        try:
+            async with asyncio.timeout(self.settings.timeout_seconds):
+                return await loop.run_in_executor(self._pool, call)
+        except TimeoutError:
+            raise StorageError(
+                f"s3 {what}: no answer within {self.settings.timeout_seconds:g} s"
+            ) from None
+        except ClientError as exc:
+            code = _error_code(exc)
+            if key is not None and code in _NOT_FOUND:
+                raise ObjectNotFound(key) from None
+            raise StorageError(f"s3 {what} failed: {code}") from exc
+        except BotoCoreError as exc:
+            # The class names the failure (EndpointConnectionError, ReadTimeoutError,
+            # NoCredentialsError...); its text may hold the URL, with the key, so not that.
+            raise StorageError(f"s3 {what} failed: {type(exc).__name__}") from exc
+
+    # ------------------------------------------------------------ RawStore
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        params: dict[str, Any] = {
+            "Bucket": self.settings.bucket,
+            "Key": key,
+            "Body": data,
+            "ContentType": content_type,
+            "ContentLength": len(data),
+        }
+        if self.settings.sse is not None:
+            params["ServerSideEncryption"] = self.settings.sse
+            if self.settings.kms_key_id is not None:
+                params["SSEKMSKeyId"] = self.settings.kms_key_id
+        await self._run("put", lambda c: c.put_object(**params))
+
+    async def get(self, key: str) -> bytes:
+        def fetch(client: Any) -> bytes:
+            response = client.get_object(Bucket=self.settings.bucket, Key=key)
+            body = response["Body"]
+            try:
+                data: bytes = body.read()
+            finally:
+                body.close()
+            return data
+
+        return await self._run("get", fetch, key=key)
+
+    async def delete(self, key: str) -> None:
+        # S3 answers 204 for a key that is not there: idempotent, as the Protocol asks.
+        await self._run("delete", lambda c: c.delete_object(Bucket=self.settings.bucket, Key=key))
+
+    async def list(self, prefix: str) -> list[ObjectInfo]:
+        # builtins.list below: the method list() shadows the type inside the class body.
+        def walk(client: Any) -> builtins.list[ObjectInfo]:
+            out = []
+            pages = client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.settings.bucket, Prefix=prefix
+            )
+            for page in pages:
+                for item in page.get("Contents", []):
+                    out.append(
+                        ObjectInfo(
+                            key=item["Key"],
+                            size=item["Size"],
+                            # botocore hands some timestamps back in local time.
+                            modified=item["LastModified"].astimezone(UTC),
+                        )
+                    )
+            return sorted(out, key=lambda o: o.key)
+
+        return await self._run("list", walk)
+
+    async def presign(self, key: str, expires_seconds: int) -> str | None:
+        expires = max(1, min(expires_seconds, PRESIGN_MAX_SECONDS))
+
+        def sign(client: Any) -> str:
+            url: str = client.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": self.settings.bucket, "Key": key},
+                ExpiresIn=expires,
+            )
+            return url
+
+        return await self._run("presign", sign)
+
+    async def apply_lifecycle(self, rules: builtins.list[LifecycleRule]) -> builtins.list[str]:
+        bucket = self.settings.bucket
+
+        def read(client: Any) -> dict[str, Any]:
+            try:
+                current: dict[str, Any] = client.get_bucket_lifecycle_configuration(Bucket=bucket)
+            except ClientError as exc:
+                if _error_code(exc) in _NO_LIFECYCLE:
+                    return {"Rules": []}
+                raise
+            return current
+
+        current = await self._run("get lifecycle", read)
+        merged, lines, changed = merge_lifecycle(current.get("Rules", []), rules)
+        if not changed:
+            return lines
+        params: dict[str, Any] = {"Bucket": bucket, "LifecycleConfiguration": {"Rules": merged}}
+        if "TransitionDefaultMinimumObjectSize" in current:
+            # A bucket-wide setting the owner chose; PUT resets it unless sent back.
+            params["TransitionDefaultMinimumObjectSize"] = current[
+                "TransitionDefaultMinimumObjectSize"
+            ]
+        await self._run("put lifecycle", lambda c: c.put_bucket_lifecycle_configuration(**params))
+        return lines
+
+    async def expire(self, rules: builtins.list[LifecycleRule], now: datetime) -> int:
+        return 0  # S3 expires objects itself, from the lifecycle rules apply_lifecycle wrote
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        # Threads still waiting on a dead endpoint finish within the client's own
+        # timeouts; do not block the loop meanwhile.
+        await asyncio.to_thread(self._pool.shutdown, wait=True, cancel_futures=True)
+        if self._client_obj is not None:
+            self._client_obj.close()
+
+
+# ---------------------------------------------------------------- lifecycle merge
+
+
+def merge_lifecycle(
+    existing: list[Mapping[str, Any]], rules: list[LifecycleRule]
+) -> tuple[list[dict[str, Any]], list[str], bool]:
+    """Merge ``rules`` into a bucket's lifecycle rules, as S3 returns them.
+
+    Rules inbound did not create (ID not starting with LIFECYCLE_ID_PREFIX) pass through
+    untouched and in place; so do inbound rules not in ``rules`` (another prefix's, or an
+    older release's). A rule of ``rules`` replaces the one with its ID when that differs,
+    and is appended when absent. Returns the new rule list, one line per rule saying
+    what happened, and whether anything changed (nothing to write otherwise).
+    """
+    if bad := [r.id for r in rules if not r.id.startswith(LIFECYCLE_ID_PREFIX)]:
+        raise ValueError(f"lifecycle rule ids {bad} lack {LIFECYCLE_ID_PREFIX!r}")
+    wanted = {r.id: r for r in rules}
+    merged: list[dict[str, Any]] = []
+    lines: list[str] = []
+    seen: set[str] = set()
+    changed = False
+    foreign = 0
+    for old in existing:
+        rule_id = str(old.get("ID", ""))
+        rule = wanted.get(rule_id)
+        if rule is None:
+            merged.append(dict(old))
+            if rule_id.startswith(LIFECYCLE_ID_PREFIX):
+                lines.append(f"left alone {rule_id}: not in this configuration")
+            else:
+                foreign += 1
+            continue
+        if rule_id in seen:
+            changed = True  # a duplicate ID (S3 refuses them): keep one
+            continue
+        seen.add(rule_id)
+        if _matches(old, rule):
+            merged.append(dict(old))
+            lines.append(f"unchanged {_describe(rule)}")
+        else:
+            merged.append(_to_s3(rule))
+            lines.append(f"updated {_describe(rule)} (was: {_describe_s3(old)})")
+            changed = True
+    for new in rules:
+        if new.id not in seen:
+            merged.append(_to_s3(new))
+            lines.append(f"added {_describe(new)}")
+            changed = True
+    if foreign:
+        lines.append(f"kept {foreign} rule(s) inbound did not create")
+    return merged, lines, changed
+
+
+def _to_s3(rule: LifecycleRule) -> dict[str, Any]:
+    # Filter + Expiration Days only: the subset AWS, MinIO, Ceph RGW, R2 and Wasabi share.
+    return {
+        "ID": rule.id,
+        "Filter": {"Prefix": rule.prefix},
+        "Status": "Enabled",
+        "Expiration": {"Days": rule.days},
+    }
+
+
+def _rule_prefix(rule: Mapping[str, Any]) -> str | None:
+    filt = rule.get("Filter")
+    if isinstance(filt, Mapping):
+        # And/Tag/size filters are not what inbound writes: no plain prefix to compare.
+        prefix = filt.get("Prefix") if set(filt) <= {"Prefix"} else None
+        return None if prefix is None else str(prefix)
+    legacy = rule.get("Prefix")  # the pre-2018 form, still returned by some services
+    return None if legacy is None else str(legacy)
+
+
+def _matches(old: Mapping[str, Any], rule: LifecycleRule) -> bool:
+    expiration = old.get("Expiration")
+    return (
+        old.get("Status") == "Enabled"
+        and _rule_prefix(old) == rule.prefix
+        and isinstance(expiration, Mapping)
+        and expiration.get("Days") == rule.days
+        and "Date" not in expiration
+        and not any(action in old for action in _FOREIGN_ACTIONS)
+    )
+
+
+def _describe(rule: LifecycleRule) -> str:
+    return f"{rule.id}: {rule.prefix} expires after {rule.days} days"
+
+
+def _describe_s3(old: Mapping[str, Any]) -> str:
+    expiration = old.get("Expiration")
+    days = expiration.get("Days") if isinstance(expiration, Mapping) else None
+    return f"{old.get('Status')}, prefix {_rule_prefix(old)!r}, {days} days"
+
+
+def _error_code(exc: ClientError) -> str:
+    error = exc.response.get("Error", {})
+    return str(error.get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode"))
