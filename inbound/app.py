@@ -70,7 +70,9 @@ def _prefix(settings: Settings) -> str:
 class Service:
     """The running pieces of one process; ``start``/``stop`` in that order."""
 
-    def __init__(self, settings: Settings, *, clock: Clock | None = None, smtp: bool = True) -> None:
+    def __init__(
+        self, settings: Settings, *, clock: Clock | None = None, smtp: bool = True
+    ) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.store = open_store(settings)
@@ -116,7 +118,9 @@ class Service:
         self._worker_task: asyncio.Task[None] | None = None
         self.address: tuple[str, int] | None = None
 
-    async def _accept(self, raw: bytes, envelope: Envelope, jobs: list[NewJob]) -> accept_mod.Accepted:
+    async def _accept(
+        self, raw: bytes, envelope: Envelope, jobs: list[NewJob]
+    ) -> accept_mod.Accepted:
         accepted = await accept_mod.accept(
             raw,
             envelope,
@@ -135,7 +139,11 @@ class Service:
 
     async def start(self, *, worker: bool = True) -> None:
         await self.outbox.open()
-        if self.settings.storage_backend == "s3" and self.settings.s3 and self.settings.s3.apply_lifecycle:
+        if (
+            self.settings.storage_backend == "s3"
+            and self.settings.s3
+            and self.settings.s3.apply_lifecycle
+        ):
             from inbound import retention
 
             rules = retention.lifecycle_rules(
@@ -145,7 +153,9 @@ class Service:
                 log.info("lifecycle: %s", line)
         if self.smtp is not None:
             self.address = await self.smtp.start()
-            log.info("SMTP listening on %s:%d for %s", *self.address, ", ".join(self.settings.domains))
+            log.info(
+                "SMTP listening on %s:%d for %s", *self.address, ", ".join(self.settings.domains)
+            )
         if worker:
             self._worker_task = asyncio.create_task(self.worker.run(self._stop_worker))
 

@@ -36,20 +36,30 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 def _store_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, help="TOML configuration file")
-    p.add_argument("--data-dir", help="directory for local storage and the outbox (default ./inbound-data)")
+    p.add_argument(
+        "--data-dir", help="directory for local storage and the outbox (default ./inbound-data)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="inbound", description="Self-hosted inbound mail gateway.")
+    parser = argparse.ArgumentParser(
+        prog="inbound", description="Self-hosted inbound mail gateway."
+    )
     parser.add_argument("--version", action="version", version=f"inbound {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="receive mail over SMTP and deliver events")
     _store_options(serve)
     serve.add_argument("--listen", help="HOST:PORT to listen on (default 127.0.0.1:2525)")
-    serve.add_argument("--domain", action="append", default=[], help="accept mail for this domain (repeatable)")
-    serve.add_argument("--webhook", help="POST every event to this URL (a catch-all route for this run)")
-    serve.add_argument("--secret", help="whsec_… secret for --webhook (generated and printed when omitted)")
+    serve.add_argument(
+        "--domain", action="append", default=[], help="accept mail for this domain (repeatable)"
+    )
+    serve.add_argument(
+        "--webhook", help="POST every event to this URL (a catch-all route for this run)"
+    )
+    serve.add_argument(
+        "--secret", help="whsec_… secret for --webhook (generated and printed when omitted)"
+    )
 
     worker = sub.add_parser("worker", help="deliver queued events only (no SMTP)")
     _store_options(worker)
@@ -57,7 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     parse = sub.add_parser("parse", help="print the event data of message files as JSON")
     parse.add_argument("--received-at", help="ISO 8601 time of receipt (default: now)")
     parse.add_argument("--mail-from", default="", help="envelope sender")
-    parse.add_argument("--rcpt-to", action="append", default=[], help="envelope recipient (repeatable)")
+    parse.add_argument(
+        "--rcpt-to", action="append", default=[], help="envelope recipient (repeatable)"
+    )
     parse.add_argument("--jsonl", action="store_true", help="one JSON object per line")
     parse.add_argument("paths", nargs="+", metavar="PATH", help="message files; - for stdin")
 
@@ -75,7 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     storage = sub.add_parser("storage", help="storage maintenance")
     storage_sub = storage.add_subparsers(dest="storage_command", required=True)
-    lifecycle = storage_sub.add_parser("apply-lifecycle", help="merge inbound's expiry rules into the bucket")
+    lifecycle = storage_sub.add_parser(
+        "apply-lifecycle", help="merge inbound's expiry rules into the bucket"
+    )
     _store_options(lifecycle)
     return parser
 
@@ -87,7 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _parse(args)
         if args.command == "check-config":
             settings = load(args.file, os.environ)
-            print(f"{args.file}: OK ({len(settings.routes)} routes, domains {', '.join(settings.domains)})")
+            print(
+                f"{args.file}: OK ({len(settings.routes)} routes,"
+                f" domains {', '.join(settings.domains)})"
+            )
             return EXIT_OK
         settings = _settings(args)
     except ConfigError as exc:
@@ -136,21 +153,25 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _parse(args: argparse.Namespace) -> int:
-    from parsers import Hints, classify, parse
-
     from inbound import events
     from inbound.outbox.model import Envelope
+    from parsers import Hints, classify, parse
 
     received_at = datetime.now(UTC)
     if args.received_at:
         try:
             received_at = datetime.fromisoformat(args.received_at.replace("Z", "+00:00"))
         except ValueError:
-            print(f"inbound: --received-at: not an ISO 8601 time: {args.received_at!r}", file=sys.stderr)
+            print(
+                f"inbound: --received-at: not an ISO 8601 time: {args.received_at!r}",
+                file=sys.stderr,
+            )
             return EXIT_USAGE
         if received_at.tzinfo is None:
             received_at = received_at.replace(tzinfo=UTC)
-    envelope = Envelope(mail_from=args.mail_from, rcpt_to=tuple(args.rcpt_to), remote_ip=None, helo=None, tls=False)
+    envelope = Envelope(
+        mail_from=args.mail_from, rcpt_to=tuple(args.rcpt_to), remote_ip=None, helo=None, tls=False
+    )
     hints = Hints(rcpt_to=tuple(args.rcpt_to))
     jsonl = args.jsonl or len(args.paths) > 1
     out = sys.stdout.buffer
@@ -172,7 +193,9 @@ def _parse(args: argparse.Namespace) -> int:
                 route=None,
                 envelope=envelope,
                 mailbox_hash=None,
-                raw=events.RawRef(key=None, size=len(raw), sha256=hashlib.sha256(raw).hexdigest(), expires_at=None),
+                raw=events.RawRef(
+                    key=None, size=len(raw), sha256=hashlib.sha256(raw).hexdigest(), expires_at=None
+                ),
                 attachments=events.AttachmentPolicy(inline_limit=0),
             )["data"]
         text = json.dumps(line, ensure_ascii=False, indent=None if jsonl else 2)
@@ -206,11 +229,15 @@ async def _deliveries(settings: Settings, status: str | None, limit: int) -> int
         try:
             wanted = JobStatus(status) if status else None
         except ValueError:
-            print(f"inbound: --status: one of {', '.join(s.value for s in JobStatus)}", file=sys.stderr)
+            print(
+                f"inbound: --status: one of {', '.join(s.value for s in JobStatus)}",
+                file=sys.stderr,
+            )
             return EXIT_USAGE
         for job in await outbox.jobs(wanted, limit):
             print(
-                f"{job.id}  {job.message.id}  {job.route:<12} {job.status.value:<9} attempts={job.attempts}"
+                f"{job.id}  {job.message.id}  {job.route:<12} {job.status.value:<9}"
+                f" attempts={job.attempts}"
                 f"  next={job.next_attempt_at.isoformat(timespec='seconds')}"
             )
     finally:
@@ -238,7 +265,9 @@ async def _apply_lifecycle(settings: Settings) -> int:
     store = app.open_store(settings)
     prefix = settings.s3.prefix if settings.s3 else ""
     try:
-        for line in await store.apply_lifecycle(retention.lifecycle_rules(settings.raw_days, settings.event_days, prefix)):
+        for line in await store.apply_lifecycle(
+            retention.lifecycle_rules(settings.raw_days, settings.event_days, prefix)
+        ):
             print(line)
     finally:
         await store.close()

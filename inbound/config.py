@@ -183,7 +183,9 @@ def from_mapping(
         domains = list(overrides["domains"])
     if (env_domains := _env(environ, "INBOUND_DOMAINS")) is not None:
         domains = [d.strip() for d in env_domains.split(",") if d.strip()]
-    domain_list = tuple(_domain(d, f"server.domains[{i}]") for i, d in enumerate(_list(domains, "server.domains")))
+    domain_list = tuple(
+        _domain(d, f"server.domains[{i}]") for i, d in enumerate(_list(domains, "server.domains"))
+    )
     data_dir = overrides.get("data_dir") or storage.get("data_dir", str(s.data_dir))
     data_dir = _env(environ, "INBOUND_DATA_DIR") or data_dir
     backend = _env(environ, "INBOUND_STORAGE_BACKEND") or storage.get("backend", "local")
@@ -192,7 +194,11 @@ def from_mapping(
     s3 = _s3(storage.get("s3"), environ) if backend == "s3" else None
     if backend == "s3" and s3 is None:
         raise ConfigError("storage.s3.bucket", 'required when storage.backend = "s3"')
-    retention, delivery, outbox = tree.table("retention"), tree.table("delivery"), tree.table("outbox")
+    retention, delivery, outbox = (
+        tree.table("retention"),
+        tree.table("delivery"),
+        tree.table("outbox"),
+    )
     allow_private = delivery.get("allow_private_webhooks", False)
     if (env_allow := _env(environ, "INBOUND_ALLOW_PRIVATE_WEBHOOKS")) is not None:
         allow_private = _bool_text(env_allow, "INBOUND_ALLOW_PRIVATE_WEBHOOKS")
@@ -202,29 +208,72 @@ def from_mapping(
         s,
         listen_host=host,
         listen_port=port,
-        hostname=_str(_env(environ, "INBOUND_HOSTNAME") or server.get("hostname", s.hostname), "server.hostname"),
+        hostname=_str(
+            _env(environ, "INBOUND_HOSTNAME") or server.get("hostname", s.hostname),
+            "server.hostname",
+        ),
         domains=domain_list,
-        max_message_bytes=_int(_env_int(environ, "INBOUND_MAX_MESSAGE_BYTES") or server.get("max_message_bytes", s.max_message_bytes), "server.max_message_bytes", 1024),
-        max_recipients=_int(server.get("max_recipients", s.max_recipients), "server.max_recipients", 1),
+        max_message_bytes=_int(
+            _env_int(environ, "INBOUND_MAX_MESSAGE_BYTES")
+            or server.get("max_message_bytes", s.max_message_bytes),
+            "server.max_message_bytes",
+            1024,
+        ),
+        max_recipients=_int(
+            server.get("max_recipients", s.max_recipients), "server.max_recipients", 1
+        ),
         tls_cert=_path_opt(server.get("tls_cert"), "server.tls_cert"),
         tls_key=_path_opt(server.get("tls_key"), "server.tls_key"),
         data_dir=Path(_str(data_dir, "storage.data_dir")),
         storage_backend=backend,
         s3=s3,
         outbox_path=_path_opt(outbox_path, "outbox.path"),
-        raw_days=_int(_env_int(environ, "INBOUND_RAW_DAYS") or retention.get("raw_days", s.raw_days), "retention.raw_days", 1),
+        raw_days=_int(
+            _env_int(environ, "INBOUND_RAW_DAYS") or retention.get("raw_days", s.raw_days),
+            "retention.raw_days",
+            1,
+        ),
         event_days=_int(retention.get("event_days", s.event_days), "retention.event_days", 1),
-        metadata_days=_int(_env_int(environ, "INBOUND_METADATA_DAYS") or retention.get("metadata_days", s.metadata_days), "retention.metadata_days", 1),
-        delivery_concurrency=_int(_env_int(environ, "INBOUND_DELIVERY_CONCURRENCY") or delivery.get("concurrency", s.delivery_concurrency), "delivery.concurrency", 1),
-        max_attempt_days=_float(delivery.get("max_attempt_days", s.max_attempt_days), "delivery.max_attempt_days", 0.0),
-        initial_backoff_seconds=_float(delivery.get("initial_backoff_seconds", s.initial_backoff_seconds), "delivery.initial_backoff_seconds", 0.0),
-        max_backoff_seconds=_float(delivery.get("max_backoff_seconds", s.max_backoff_seconds), "delivery.max_backoff_seconds", 0.0),
+        metadata_days=_int(
+            _env_int(environ, "INBOUND_METADATA_DAYS")
+            or retention.get("metadata_days", s.metadata_days),
+            "retention.metadata_days",
+            1,
+        ),
+        delivery_concurrency=_int(
+            _env_int(environ, "INBOUND_DELIVERY_CONCURRENCY")
+            or delivery.get("concurrency", s.delivery_concurrency),
+            "delivery.concurrency",
+            1,
+        ),
+        max_attempt_days=_float(
+            delivery.get("max_attempt_days", s.max_attempt_days), "delivery.max_attempt_days", 0.0
+        ),
+        initial_backoff_seconds=_float(
+            delivery.get("initial_backoff_seconds", s.initial_backoff_seconds),
+            "delivery.initial_backoff_seconds",
+            0.0,
+        ),
+        max_backoff_seconds=_float(
+            delivery.get("max_backoff_seconds", s.max_backoff_seconds),
+            "delivery.max_backoff_seconds",
+            0.0,
+        ),
         allow_private_webhooks=allow_private,
-        shutdown_grace_seconds=_float(server.get("shutdown_grace_seconds", s.shutdown_grace_seconds), "server.shutdown_grace_seconds", 0.0),
-        log_level=_log_level(_env(environ, "INBOUND_LOG_LEVEL") or tree.table("log").get("level", "INFO")),
+        shutdown_grace_seconds=_float(
+            server.get("shutdown_grace_seconds", s.shutdown_grace_seconds),
+            "server.shutdown_grace_seconds",
+            0.0,
+        ),
+        log_level=_log_level(
+            _env(environ, "INBOUND_LOG_LEVEL") or tree.table("log").get("level", "INFO")
+        ),
     )
     if (settings.tls_cert is None) != (settings.tls_key is None):
-        raise ConfigError("server.tls_key" if settings.tls_cert else "server.tls_cert", "tls_cert and tls_key go together")
+        raise ConfigError(
+            "server.tls_key" if settings.tls_cert else "server.tls_cert",
+            "tls_cert and tls_key go together",
+        )
     if settings.metadata_days < settings.raw_days:
         raise ConfigError("retention.metadata_days", "must be at least retention.raw_days")
     routes = [
@@ -234,7 +283,9 @@ def from_mapping(
     routes = _command_line_route(routes, overrides)
     if not routes:
         # No route at all: keep every message for the served domains (DESIGN §9 first run).
-        routes = [Route(name="default", recipients=tuple(f"*@{d}" for d in domain_list), target=None)]
+        routes = [
+            Route(name="default", recipients=tuple(f"*@{d}" for d in domain_list), target=None)
+        ]
     names = [r.name for r in routes]
     for i, name in enumerate(names):
         if name in names[:i]:
@@ -252,7 +303,9 @@ def _command_line_route(routes: list[Route], overrides: Mapping[str, Any]) -> li
         url = _url(webhook, "--webhook", allow_private=True)
         secret = overrides.get("secret")
         if not secret:
-            raise ConfigError("--secret", "required with --webhook (the CLI generates one when omitted)")
+            raise ConfigError(
+                "--secret", "required with --webhook (the CLI generates one when omitted)"
+            )
         target = Target(url=url, secrets=(_secret(secret, "--secret"),), trusted=True)
     served = domains or overrides.get("served_domains") or ()
     patterns = tuple(f"*@{_domain(d, '--domain')}" for d in served) or ("*",)
@@ -301,7 +354,9 @@ def _route(raw: Any, key: str, allow_private: bool) -> Route:
         raise ConfigError(f"{key}.store", "a route has either a url or store = true, not both")
     kinds = None
     if "kinds" in raw:
-        kinds = tuple(_kind(k, f"{key}.kinds[{i}]") for i, k in enumerate(_list(raw["kinds"], f"{key}.kinds")))
+        kinds = tuple(
+            _kind(k, f"{key}.kinds[{i}]") for i, k in enumerate(_list(raw["kinds"], f"{key}.kinds"))
+        )
     kind_targets: list[tuple[str, Target]] = []
     by_kind = raw.get("by_kind", {})
     if not isinstance(by_kind, dict):
@@ -317,7 +372,9 @@ def _route(raw: Any, key: str, allow_private: bool) -> Route:
         kind_targets.append((kind, _target(sub, sub_key, allow_private)))
     unsub = tuple(
         _str(a, f"{key}.unsubscribe_addresses[{i}]").lower()
-        for i, a in enumerate(_list(raw.get("unsubscribe_addresses", []), f"{key}.unsubscribe_addresses"))
+        for i, a in enumerate(
+            _list(raw.get("unsubscribe_addresses", []), f"{key}.unsubscribe_addresses")
+        )
     )
     for i, address in enumerate(unsub):
         if "@" not in address:
@@ -328,8 +385,14 @@ def _route(raw: Any, key: str, allow_private: bool) -> Route:
         target=target,
         kinds=kinds,
         kind_targets=tuple(kind_targets),
-        inline_attachment_limit=_int(raw.get("inline_attachment_limit", DEFAULT_INLINE_ATTACHMENT_LIMIT), f"{key}.inline_attachment_limit", 0),
-        delete_after_delivery=_bool(raw.get("delete_after_delivery", False), f"{key}.delete_after_delivery"),
+        inline_attachment_limit=_int(
+            raw.get("inline_attachment_limit", DEFAULT_INLINE_ATTACHMENT_LIMIT),
+            f"{key}.inline_attachment_limit",
+            0,
+        ),
+        delete_after_delivery=_bool(
+            raw.get("delete_after_delivery", False), f"{key}.delete_after_delivery"
+        ),
         unsubscribe_addresses=unsub,
         raw_url=_bool(raw.get("raw_url", False), f"{key}.raw_url"),
     )
@@ -366,7 +429,9 @@ def _url(value: Any, key: str, *, allow_private: bool) -> str:
         except ValueError:
             ip = None
         if ip is not None and not ip.is_global:
-            raise ConfigError(key, f"points at a non-public address {ip} (see delivery.allow_private_webhooks)")
+            raise ConfigError(
+                key, f"points at a non-public address {ip} (see delivery.allow_private_webhooks)"
+            )
         if parts.hostname.lower() in ("localhost", "localhost.localdomain"):
             raise ConfigError(key, "points at localhost (see delivery.allow_private_webhooks)")
     return text
@@ -381,7 +446,9 @@ def _secret(value: Any, key: str) -> Secret:
     except (binascii.Error, ValueError):
         raise ConfigError(key, "the part after whsec_ is not valid base64") from None
     if not _SECRET_MIN_BYTES <= len(raw) <= _SECRET_MAX_BYTES:
-        raise ConfigError(key, f"must decode to {_SECRET_MIN_BYTES}-{_SECRET_MAX_BYTES} bytes, not {len(raw)}")
+        raise ConfigError(
+            key, f"must decode to {_SECRET_MIN_BYTES}-{_SECRET_MAX_BYTES} bytes, not {len(raw)}"
+        )
     return Secret(text)
 
 
@@ -413,8 +480,12 @@ def _s3(raw: Any, environ: Mapping[str, str]) -> S3Settings | None:
     table: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
     if raw is not None and not isinstance(raw, dict):
         raise ConfigError("storage.s3", "must be a table")
-    for env_key, name in (("INBOUND_S3_BUCKET", "bucket"), ("INBOUND_S3_PREFIX", "prefix"),
-                          ("INBOUND_S3_ENDPOINT_URL", "endpoint_url"), ("INBOUND_S3_REGION", "region")):
+    for env_key, name in (
+        ("INBOUND_S3_BUCKET", "bucket"),
+        ("INBOUND_S3_PREFIX", "prefix"),
+        ("INBOUND_S3_ENDPOINT_URL", "endpoint_url"),
+        ("INBOUND_S3_REGION", "region"),
+    ):
         if (v := _env(environ, env_key)) is not None:
             table[name] = v
     if "bucket" not in table:
@@ -425,7 +496,9 @@ def _s3(raw: Any, environ: Mapping[str, str]) -> S3Settings | None:
         prefix += "/"
     style = _str(table.get("addressing_style", "auto"), f"{key}.addressing_style")
     if style not in ("auto", "path", "virtual"):
-        raise ConfigError(f"{key}.addressing_style", f'must be "auto", "path" or "virtual", not {style!r}')
+        raise ConfigError(
+            f"{key}.addressing_style", f'must be "auto", "path" or "virtual", not {style!r}'
+        )
     sse = table.get("sse")
     if sse is not None and sse not in ("AES256", "aws:kms"):
         raise ConfigError(f"{key}.sse", f'must be "AES256" or "aws:kms", not {sse!r}')
@@ -444,8 +517,12 @@ def _s3(raw: Any, environ: Mapping[str, str]) -> S3Settings | None:
         sse=sse,
         kms_key_id=None if kms is None else _str(kms, f"{key}.kms_key_id"),
         timeout_seconds=_float(table.get("timeout_seconds", 20.0), f"{key}.timeout_seconds", 0.1),
-        presign_seconds=_int(table.get("presign_seconds", 7 * 24 * 3600), f"{key}.presign_seconds", 1),
-        max_pool_connections=_int(table.get("max_pool_connections", 10), f"{key}.max_pool_connections", 1),
+        presign_seconds=_int(
+            table.get("presign_seconds", 7 * 24 * 3600), f"{key}.presign_seconds", 1
+        ),
+        max_pool_connections=_int(
+            table.get("max_pool_connections", 10), f"{key}.max_pool_connections", 1
+        ),
         apply_lifecycle=_bool(table.get("apply_lifecycle", True), f"{key}.apply_lifecycle"),
     )
 
@@ -454,28 +531,55 @@ def _s3(raw: Any, environ: Mapping[str, str]) -> S3Settings | None:
 
 # Every key the file may hold; None = a leaf, a dict = a sub-table, a list = array of tables.
 _ROUTE_KEYS: dict[str, Any] = {
-    "name": None, "recipients": None, "url": None, "secret": None, "secrets": None,
-    "store": None, "kinds": None, "by_kind": None, "inline_attachment_limit": None,
-    "delete_after_delivery": None, "unsubscribe_addresses": None, "raw_url": None,
+    "name": None,
+    "recipients": None,
+    "url": None,
+    "secret": None,
+    "secrets": None,
+    "store": None,
+    "kinds": None,
+    "by_kind": None,
+    "inline_attachment_limit": None,
+    "delete_after_delivery": None,
+    "unsubscribe_addresses": None,
+    "raw_url": None,
 }
 _SCHEMA: dict[str, Any] = {
     "server": {
-        "listen": None, "hostname": None, "domains": None, "max_message_bytes": None,
-        "max_recipients": None, "tls_cert": None, "tls_key": None, "shutdown_grace_seconds": None,
+        "listen": None,
+        "hostname": None,
+        "domains": None,
+        "max_message_bytes": None,
+        "max_recipients": None,
+        "tls_cert": None,
+        "tls_key": None,
+        "shutdown_grace_seconds": None,
     },
     "storage": {
-        "backend": None, "data_dir": None,
+        "backend": None,
+        "data_dir": None,
         "s3": {
-            "bucket": None, "prefix": None, "endpoint_url": None, "region": None,
-            "addressing_style": None, "sse": None, "kms_key_id": None, "timeout_seconds": None,
-            "presign_seconds": None, "max_pool_connections": None, "apply_lifecycle": None,
+            "bucket": None,
+            "prefix": None,
+            "endpoint_url": None,
+            "region": None,
+            "addressing_style": None,
+            "sse": None,
+            "kms_key_id": None,
+            "timeout_seconds": None,
+            "presign_seconds": None,
+            "max_pool_connections": None,
+            "apply_lifecycle": None,
         },
     },
     "outbox": {"path": None},
     "retention": {"raw_days": None, "event_days": None, "metadata_days": None},
     "delivery": {
-        "concurrency": None, "max_attempt_days": None, "initial_backoff_seconds": None,
-        "max_backoff_seconds": None, "allow_private_webhooks": None,
+        "concurrency": None,
+        "max_attempt_days": None,
+        "initial_backoff_seconds": None,
+        "max_backoff_seconds": None,
+        "allow_private_webhooks": None,
     },
     "log": {"level": None},
     "routes": [],

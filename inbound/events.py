@@ -14,9 +14,8 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from parsers import Classification, ParsedMessage
-
 from inbound.outbox.model import Envelope
+from parsers import Classification, ParsedMessage
 
 EVENT_TYPE = "inbound.message"
 SCHEMA_VERSION = 1
@@ -47,7 +46,7 @@ def build(
     *,
     message_id: str,
     received_at: datetime,
-    route: str,
+    route: str | None,
     envelope: Envelope,
     mailbox_hash: str | None,
     raw: RawRef,
@@ -55,7 +54,9 @@ def build(
 ) -> dict[str, Any]:
     message = parsed.to_dict()
     out_attachments = []
-    for index, (att, meta) in enumerate(zip(parsed.attachments, message["attachments"], strict=True)):
+    for index, (att, meta) in enumerate(
+        zip(parsed.attachments, message["attachments"], strict=True)
+    ):
         inline = att.size <= attachments.inline_limit
         meta = dict(meta)
         meta["content"] = base64.b64encode(att.content).decode("ascii") if inline else None

@@ -1,9 +1,9 @@
 """Pure: what a webhook's answer means for the job (DESIGN §6).
 
-    2xx            Delivered
-    403, 406, 410  Refused: the customer said no; never try again
-    429, 503       Retry, honouring Retry-After (seconds or an HTTP date)
-    anything else  Retry on the backoff schedule (also timeouts and connection errors)
+2xx            Delivered
+403, 406, 410  Refused: the customer said no; never try again
+429, 503       Retry, honouring Retry-After (seconds or an HTTP date)
+anything else  Retry on the backoff schedule (also timeouts and connection errors)
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ def from_response(status_code: int, retry_after: str | None, now: datetime) -> O
     if 200 <= status_code < 300:
         return Outcome(verdict=Verdict.DELIVERED, status_code=status_code)
     if status_code in REFUSED_CODES:
-        return Outcome(verdict=Verdict.REFUSED, status_code=status_code, detail=f"HTTP {status_code}")
+        return Outcome(
+            verdict=Verdict.REFUSED, status_code=status_code, detail=f"HTTP {status_code}"
+        )
     after = parse_retry_after(retry_after, now) if status_code in RETRY_AFTER_CODES else None
     return Outcome(
         verdict=Verdict.RETRY,

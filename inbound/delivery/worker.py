@@ -14,15 +14,12 @@ import contextlib
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-
-from parsers import Hints, classify, parse
-from parsers.model import Classification, ParsedMessage
 
 from inbound import events
 from inbound.accept import address_hash
-from inbound.clock import Clock
+from inbound.clock import Clock, SystemClock
 from inbound.config import Route, Target
 from inbound.delivery import outcome, schedule, signing, urlguard
 from inbound.delivery.sender import Sender
@@ -31,6 +28,8 @@ from inbound.outbox.model import Attempt, Job, JobStatus
 from inbound.outbox.sqlite import SqliteOutbox
 from inbound.storage import keys
 from inbound.storage.base import ObjectNotFound, RawStore
+from parsers import Hints, classify, parse
+from parsers.model import Classification, ParsedMessage
 
 log = logging.getLogger("inbound.delivery")
 
@@ -44,7 +43,7 @@ POLL_SECONDS = 1.0
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WorkerOptions:
     concurrency: int = 16
-    policy: schedule.Policy = schedule.Policy()
+    policy: schedule.Policy = field(default_factory=schedule.Policy)
     allow_private: bool = False
     prefix: str = ""
     presign_seconds: int = 7 * 24 * 3600
@@ -61,12 +60,17 @@ class Worker:
         sender: Sender,
         clock: Clock,
         options: WorkerOptions,
+        wall_clock: Clock | None = None,
     ) -> None:
         self.routes = {r.name: r for r in routes}
         self.store = store
         self.outbox = outbox
         self.sender = sender
         self.clock = clock
+        # webhook-timestamp is checked by receivers against their own clock (replay
+        # protection), so it always comes from the real one, even when the schedule's
+        # clock is injected.
+        self.wall_clock: Clock = wall_clock or SystemClock()
         self.options = options
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[JobStatus]] = set()
@@ -121,16 +125,18 @@ class Worker:
         """Process every job due now (and any retry that falls due meanwhile); return the count."""
         done = 0
         while True:
-            jobs = await self.outbox.claim_due(self.clock.now(), self.options.concurrency, LEASE_SECONDS)
+            jobs = await self.outbox.claim_due(
+                self.clock.now(), self.options.concurrency, LEASE_SECONDS
+            )
             if not jobs:
                 return done
             await asyncio.gather(*(self._guarded(job) for job in jobs))
             done += len(jobs)
 
-    async def drain(self, timeout: float) -> None:
-        """Let in-flight deliveries finish, up to ``timeout`` seconds."""
+    async def drain(self, grace_seconds: float) -> None:
+        """Let in-flight deliveries finish, up to ``grace_seconds``."""
         if self._inflight:
-            await asyncio.wait(set(self._inflight), timeout=timeout)
+            await asyncio.wait(set(self._inflight), timeout=grace_seconds)
 
     async def close(self) -> None:
         self._parse_pool.shutdown(wait=True)
@@ -144,7 +150,9 @@ class Worker:
             except Exception as exc:
                 # Never drop a job on a bug: record it and let the schedule retry.
                 log.exception("worker: %s failed unexpectedly", job.id)
-                return await self._record(job, outcome.from_error(type(exc).__name__), started=time.monotonic())
+                return await self._record(
+                    job, outcome.from_error(type(exc).__name__), started=time.monotonic()
+                )
 
     async def process(self, job: Job) -> JobStatus:
         started = time.monotonic()
@@ -155,9 +163,13 @@ class Worker:
         try:
             raw = await self.store.get(msg.raw_key)
         except ObjectNotFound:
-            return await self._final(job, JobStatus.FAILED, "raw message expired or erased", started)
+            return await self._final(
+                job, JobStatus.FAILED, "raw message expired or erased", started
+            )
         except InboundError as exc:
-            return await self._record(job, outcome.from_error(f"storage: {type(exc).__name__}"), started)
+            return await self._record(
+                job, outcome.from_error(f"storage: {type(exc).__name__}"), started
+            )
         loop = asyncio.get_running_loop()
         parsed = await loop.run_in_executor(self._parse_pool, parse, raw, msg.received_at)
         hints = Hints(
@@ -174,9 +186,15 @@ class Worker:
         event = await self._event(job, route, parsed, verdict)
         body = events.encode(event)
         try:
-            await self.store.put(keys.event_key(msg.id, msg.received_at, self.options.prefix), body, "application/json")
+            await self.store.put(
+                keys.event_key(msg.id, msg.received_at, self.options.prefix),
+                body,
+                "application/json",
+            )
         except InboundError as exc:
-            return await self._record(job, outcome.from_error(f"storage: {type(exc).__name__}"), started)
+            return await self._record(
+                job, outcome.from_error(f"storage: {type(exc).__name__}"), started
+            )
         if target is None:
             log.info("stored event %s for %s (route %s, no webhook)", job.id, msg.id, route.name)
             return await self._final(job, JobStatus.DELIVERED, "stored", started)
@@ -190,7 +208,7 @@ class Worker:
                 return await self._final(job, JobStatus.FAILED, str(exc), started)
         now = self.clock.now()
         secrets = [s.reveal() for s in target.secrets]
-        headers = signing.headers(secrets, job.id, int(now.timestamp()), body)
+        headers = signing.headers(secrets, job.id, int(self.wall_clock.now().timestamp()), body)
         resp = await self.sender.post(target.url, body, headers)
         if resp.status_code is None:
             result = outcome.from_error(resp.error or "error")
@@ -211,7 +229,11 @@ class Worker:
             if url is not None:  # a backend without URLs keeps no second copy
                 await self.store.put(key, att.content, att.content_type)
                 urls[index] = url
-        raw_url = await self.store.presign(msg.raw_key, self.options.presign_seconds) if route.raw_url else None
+        raw_url = (
+            await self.store.presign(msg.raw_key, self.options.presign_seconds)
+            if route.raw_url
+            else None
+        )
         return events.build(
             parsed,
             verdict,
@@ -227,13 +249,20 @@ class Worker:
             ),
             mailbox_hash=job.mailbox_hash,
             raw=events.RawRef(
-                key=msg.raw_key, size=msg.raw_size, sha256=msg.raw_sha256,
-                expires_at=msg.raw_expires_at, url=raw_url,
+                key=msg.raw_key,
+                size=msg.raw_size,
+                sha256=msg.raw_sha256,
+                expires_at=msg.raw_expires_at,
+                url=raw_url,
             ),
-            attachments=events.AttachmentPolicy(inline_limit=route.inline_attachment_limit, urls=urls),
+            attachments=events.AttachmentPolicy(
+                inline_limit=route.inline_attachment_limit, urls=urls
+            ),
         )
 
-    async def _index_addresses(self, message_id: str, parsed: ParsedMessage, verdict: Classification) -> None:
+    async def _index_addresses(
+        self, message_id: str, parsed: ParsedMessage, verdict: Classification
+    ) -> None:
         """Add the header addresses (and a bounce's failed recipients) to the erase index."""
         if not self.options.index_key:
             return
@@ -255,8 +284,12 @@ class Worker:
 
     async def _final(self, job: Job, status: JobStatus, detail: str, started: float) -> JobStatus:
         attempt = Attempt(
-            job_id=job.id, n=job.attempts + 1, at=self.clock.now(), outcome=status.value,
-            detail=detail, duration_ms=_ms(started),
+            job_id=job.id,
+            n=job.attempts + 1,
+            at=self.clock.now(),
+            outcome=status.value,
+            detail=detail,
+            duration_ms=_ms(started),
         )
         await self.outbox.record(job.id, attempt, status, None)
         log.info("job %s (%s): %s: %s", job.id, job.message.id, status.value, detail)
@@ -272,18 +305,29 @@ class Worker:
             status = JobStatus.REFUSED
         else:
             next_at = schedule.next_attempt_at(
-                self.options.policy, attempt=n, now=now, first_queued_at=job.created_at,
+                self.options.policy,
+                attempt=n,
+                now=now,
+                first_queued_at=job.created_at,
                 retry_after_seconds=result.retry_after_seconds,
             )
             status = JobStatus.PENDING if next_at is not None else JobStatus.FAILED
         attempt = Attempt(
-            job_id=job.id, n=n, at=now, outcome=result.verdict.value, status_code=result.status_code,
-            detail=result.detail, duration_ms=_ms(started),
+            job_id=job.id,
+            n=n,
+            at=now,
+            outcome=result.verdict.value,
+            status_code=result.status_code,
+            detail=result.detail,
+            duration_ms=_ms(started),
         )
         await self.outbox.record(job.id, attempt, status, next_at)
         log.info(
             "job %s (%s) attempt %d: %s%s -> %s",
-            job.id, job.message.id, n, result.verdict.value,
+            job.id,
+            job.message.id,
+            n,
+            result.verdict.value,
             f" {result.status_code}" if result.status_code else f" ({result.detail})",
             status.value if next_at is None else f"retry at {next_at.isoformat()}",
         )

@@ -21,7 +21,13 @@ class JobStatus(StrEnum):
 
 
 FINAL_STATUSES = frozenset(
-    {JobStatus.DELIVERED, JobStatus.REFUSED, JobStatus.FAILED, JobStatus.SKIPPED, JobStatus.CANCELLED}
+    {
+        JobStatus.DELIVERED,
+        JobStatus.REFUSED,
+        JobStatus.FAILED,
+        JobStatus.SKIPPED,
+        JobStatus.CANCELLED,
+    }
 )
 
 

@@ -41,14 +41,14 @@ class Handler:
         self.max_recipients = max_recipients
         self._accept = accept
 
-    async def handle_MAIL(  # noqa: N802  (aiosmtpd's hook name)
+    async def handle_MAIL(  # aiosmtpd hook name
         self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
     ) -> str:
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return replies.OK_SENDER
 
-    async def handle_RCPT(  # noqa: N802  (aiosmtpd's hook name)
+    async def handle_RCPT(  # aiosmtpd hook name
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
         if len(envelope.rcpt_tos) >= self.max_recipients:
@@ -63,7 +63,7 @@ class Handler:
         envelope.rcpt_options.extend(rcpt_options)
         return replies.OK_RECIPIENT
 
-    async def handle_DATA(  # noqa: N802  (aiosmtpd's hook name)
+    async def handle_DATA(  # aiosmtpd hook name
         self, server: Any, session: Any, envelope: Any
     ) -> str:
         raw: bytes = envelope.original_content or b""
@@ -98,6 +98,9 @@ class Handler:
             match = resolve(address, self.routes, self.domains)
             if match.route is None:
                 continue
-            rcpts, tag = by_route.setdefault(match.route.name, ([], match.mailbox_hash))
+            rcpts, _ = by_route.setdefault(match.route.name, ([], match.mailbox_hash))
             rcpts.append(address)
-        return [NewJob(route=name, rcpt_to=tuple(r), mailbox_hash=tag) for name, (r, tag) in by_route.items()]
+        return [
+            NewJob(route=name, rcpt_to=tuple(r), mailbox_hash=tag)
+            for name, (r, tag) in by_route.items()
+        ]

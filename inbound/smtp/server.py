@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from typing import Any
+from typing import Any, AnyStr
 
 from aiosmtpd.smtp import SMTP
 
@@ -48,7 +48,7 @@ class Tracker:
             self.idle.set()
 
 
-class _SMTP(SMTP):  # type: ignore[misc]  # aiosmtpd's SMTP is untyped here
+class _SMTP(SMTP):
     def __init__(self, handler: Handler, tracker: Tracker, **kwargs: Any) -> None:
         super().__init__(handler, **kwargs)
         self._tracker = tracker
@@ -61,12 +61,13 @@ class _SMTP(SMTP):  # type: ignore[misc]  # aiosmtpd's SMTP is untyped here
         self._tracker.sessions.discard(self)
         super().connection_lost(exc)
 
-    async def push(self, status: str | bytes) -> None:
-        if isinstance(status, str):
-            status = _REWRITE.get(status, status)
+    async def push(self, status: AnyStr) -> None:
+        if isinstance(status, str) and status in _REWRITE:
+            await super().push(_REWRITE[status])
+            return
         await super().push(status)
 
-    async def smtp_DATA(self, arg: str) -> None:  # noqa: N802  (aiosmtpd's command method)
+    async def smtp_DATA(self, arg: str) -> None:  # aiosmtpd command method
         self._tracker.data_started()
         try:
             await super().smtp_DATA(arg)
@@ -75,7 +76,7 @@ class _SMTP(SMTP):  # type: ignore[misc]  # aiosmtpd's SMTP is untyped here
 
     def close_with_421(self) -> None:
         transport = self.transport
-        if transport is not None and not transport.is_closing():
+        if isinstance(transport, asyncio.WriteTransport) and not transport.is_closing():
             transport.write(replies.SHUTTING_DOWN.encode() + b"\r\n")
             transport.close()
 

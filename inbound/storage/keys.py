@@ -1,8 +1,8 @@
 """Pure key layout (DESIGN §4): readable in any S3 console, dated for expiry by prefix.
 
-    {prefix}raw/YYYY/MM/DD/{id}.eml
-    {prefix}events/YYYY/MM/DD/{id}.json
-    {prefix}attachments/{id}/{n}-{safe filename}
+{prefix}raw/YYYY/MM/DD/{id}.eml
+{prefix}events/YYYY/MM/DD/{id}.json
+{prefix}attachments/{id}/{n}-{safe filename}
 """
 
 from __future__ import annotations

@@ -120,7 +120,11 @@ class LocalStore:
                     st = path.stat()
                 except FileNotFoundError:
                     continue
-                out.append(ObjectInfo(key=key, size=st.st_size, modified=datetime.fromtimestamp(st.st_mtime, UTC)))
+                out.append(
+                    ObjectInfo(
+                        key=key, size=st.st_size, modified=datetime.fromtimestamp(st.st_mtime, UTC)
+                    )
+                )
         return sorted(out, key=lambda o: o.key)
 
     async def presign(self, key: str, expires_seconds: int) -> str | None:
