@@ -446,7 +446,8 @@ def _build(top: _Headers, state: _State) -> ParsedMessage:
     else:
         text = ""
     attachments = _mark_inline(state.attachments, html)
-    stripped, signature = split_reply(text, html)
+    # Without a text part the HTML is read for the reply: its quote containers are marked.
+    stripped, signature = split_reply(text if state.texts else "", html)
     return ParsedMessage(
         message_id=mid[0] if mid else None,
         in_reply_to=irt[0] if irt else None,

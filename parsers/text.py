@@ -313,14 +313,35 @@ def decode_quoted_printable(data: bytes) -> tuple[bytes, bool]:
     return binascii.a2b_qp(data), clean
 
 
+_MD_LINK = re.compile(r"\[([^\]\n]*)\]\(([^)\s]*(?:\([^)\s]*\)[^)\s]*)*)(?:\s+\"[^\"]*\")?\)")
+_MD_AUTOLINK = re.compile(r"<((?:https?|ftp|mailto):[^>\s]+)>")
+_MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!])")
+_BLANKISH = re.compile(r"^[ \t\u00a0\u200b\u200c\u200d\ufeff]+$", re.MULTILINE)
+_TRAILING_SPACE = re.compile(r"[ \t]+$", re.MULTILINE)
+
+
+def _link(match: re.Match[str]) -> str:
+    label, url = match.group(1).strip(), match.group(2)
+    if not url or url.startswith("#"):
+        return label
+    bare = url.removeprefix("mailto:")
+    if not label or label in (url, bare):
+        return bare if url.startswith("mailto:") else url
+    return f"{label} ({bare})"
+
+
 def html_to_text(html: str) -> str:
-    """Readable plain text for an HTML body: paragraphs, lists, links as "text (url)"."""
+    """Readable plain text for an HTML body: paragraphs, lists, links as "text (url)".
+
+    html2text writes Markdown; its link and escape syntax is turned back into plain
+    text, layout tables become paragraphs, and blank-looking lines are blank.
+    """
     import html2text  # lazily: only HTML-only mail needs it
 
     converter = html2text.HTML2Text(bodywidth=0)
     converter.ignore_images = True
     converter.ignore_emphasis = True
-    converter.ignore_tables = False
+    converter.ignore_tables = True
     converter.inline_links = True
     converter.protect_links = False
     converter.unicode_snob = True
@@ -329,4 +350,9 @@ def html_to_text(html: str) -> str:
         text = converter.handle(html)
     except Exception:  # html2text is a best-effort converter; never let it sink a parse
         text = re.sub(r"<[^>]*>", " ", html)
+    text = _MD_LINK.sub(_link, text)
+    text = _MD_AUTOLINK.sub(lambda m: m.group(1).removeprefix("mailto:"), text)
+    text = _MD_ESCAPE.sub(r"\1", text)
+    text = _BLANKISH.sub("", text)
+    text = _TRAILING_SPACE.sub("", text)
     return _valid(re.sub(r"\n{3,}", "\n\n", text).strip() + "\n")
