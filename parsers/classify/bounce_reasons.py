@@ -65,12 +65,12 @@ def hard_or_soft(reason: str, klass: int, delayed: bool) -> str:
 
     A 4.x.x "user unknown" is still hard: servers that answer 450 to unknown users (greylisting
     set-ups, Postfix ``unknown_local_recipient_reject_code``) mean the same thing. Only
-    ``notaccept`` depends on the class: a 4.x.x there is a transient DNS problem.
+    ``userunknown`` is read so: for the domain reasons a 4.x.x is a transient DNS problem.
     """
     if delayed or reason not in HARD_REASONS:
         return "soft"
-    if reason == "notaccept" and klass != 5:
-        return "soft"
+    if reason != "userunknown" and klass != 5:
+        return "soft"  # a 4.x.x DNS failure is a transient lookup problem
     return "hard"
 
 
@@ -163,6 +163,20 @@ TEXT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"client host .{0,40} (does not|doesn't) (have|resolve)",
         ),
     ),
+    # KDDI (au / ezweb) answers a recipient's sender filter with an empty address,
+    # "550 : User unknown"; a missing mailbox there reads "550 <addr>: User unknown".
+    ("filtered", (r"\b[45]\d\d : user unknown",)),
+    (
+        "mailererror",
+        (
+            r"procmail",
+            r"maildrop",
+            r"mail\.local",
+            r"command died with status",
+            r"unknown mailer error",
+            r"(couldn'?t|could not|cannot) create .{0,40}/(var/)?(spool|mail)",
+        ),
+    ),
     (
         "userunknown",
         (
@@ -193,6 +207,10 @@ TEXT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"(bad|invalid) destination mailbox",
             r"550 #5\.1\.0 address rejected",
             r"destination address (was )?rejected",
+            r"invalid .{0,20}userid",
+            r"no valid recipients",
+            r"not our user",
+            r"recipient address rejected",
             r"не существует",
             r"нет такого",
         ),
@@ -225,6 +243,13 @@ TEXT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"unable to resolve",
             r"recipient domain .{0,30} (not found|does not exist)",
             r"domain not exist",
+            r"dns lookup failure",
+            r"host [\w.\-]+ not found",
+            r"(couldn'?t|could not|cannot) find any host",
+            r"account or domain may not exist",
+            r"domain (is )?not reachable",
+            r"name service error for name=\S+ type=mx",
+            r"(^|[245]\d\d\s+)[a-z0-9][\w\-]*(\.[\w\-]+)*\.[a-z]{2,}\s+does not exist",
         ),
     ),
     (
@@ -277,6 +302,7 @@ TEXT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"mail (is )?not accepted from",
             r"does not accept mail from",
             r"message (has been |was )?refused",
+            r"recipient preferences",
         ),
     ),
     (
@@ -419,14 +445,31 @@ def reason_from_text(text: str) -> tuple[str, str] | None:
 # had already been accepted at RCPT TO, so a "user unknown" then is a content or sender
 # filter speaking (the Japanese carriers answer so), not a missing mailbox.
 _DATA_PHASE = re.compile(
-    r"in reply to end of data|after end of data|>>>\s*data\b|after data\b|smtp command\W*data\b"
+    r"in reply to end of data|after end of data|after data\b|smtp command\W*data\b"
     r"|end of data command|while sending the message body",
     re.IGNORECASE,
 )
+# Sendmail's transcript: ">>> DATA" then "<<< 550 ..." (the reply to DATA itself).
+_DATA_TRANSCRIPT = re.compile(r">>>\s*DATA\s*\n\s*<<<\s*([^\n]*)", re.IGNORECASE)
 
 
-def decide_reason(diagnostic: str, status: Status | None) -> tuple[str, str]:
-    """Reason and what it rests on: the diagnostic's words first, then the status code.
+def _data_reply(context: str) -> re.Match[str] | None:
+    """The DATA phase in ``context``, when the reply to DATA itself says "user unknown"."""
+    phase = _DATA_PHASE.search(context)
+    if phase is not None:
+        return phase
+    for match in _DATA_TRANSCRIPT.finditer(context):
+        found = reason_from_text(match[1])
+        if found is not None and found[0] == "userunknown":
+            return match
+    return None
+
+
+def decide_reason(diagnostic: str, status: Status | None, context: str = "") -> tuple[str, str]:
+    """Reason and what it rests on: the diagnostic's words, the status code, then ``context``.
+
+    ``context`` is the MTA's prose around the diagnostic (the rest of the report), read
+    only when neither the diagnostic nor the status code names a reason.
 
     A specific status code (``5.1.1``) is what the remote server meant; the words are
     read first anyway because servers put specific codes on generic texts less often
@@ -434,11 +477,15 @@ def decide_reason(diagnostic: str, status: Status | None) -> tuple[str, str]:
     """
     found = reason_from_text(diagnostic)
     by_status = reason_for_status(status) if status is not None else None
+    if found is None and by_status is None and context:
+        found = reason_from_text(context)
     if found is not None and found[0] == "userunknown":
-        phase = _DATA_PHASE.search(diagnostic)
-        if phase is not None:
+        phase = _DATA_PHASE.search(diagnostic) or _data_reply(context)
+        # Unless the status code itself says "bad mailbox" (X.1.x): Sendmail pipelines
+        # RCPT and DATA, so its transcript shows a RCPT refusal after ">>> DATA".
+        if phase is not None and (status is None or status.generic or status.subject == 2):
             return "filtered", f"{found[1]} ({phase[0]})"
-        if status is not None and status.subject in (2, 7):
+        if status is not None and status.subject == 7:  # X.7.x: refused by policy
             return "filtered", f"{found[1]} (status {status})"
     if found is not None:
         return found

@@ -29,7 +29,7 @@ _PER_RECIPIENT = _RECIPIENT_FIELDS | {
     "x-supplementary-info",
     "x-display-name",
 }
-_ADDRESS = re.compile(r"[^\s<>\"';,()\[\]]+@[^\s<>\"';,()\[\]]+")
+_ADDRESS = re.compile(r"(\"[^\"\s@]+\"|[^\s<>\"';,()\[\]]+)@[^\s<>\"';,()\[\]]+")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,10 +105,8 @@ def parse_delivery_status(text: str) -> DeliveryReport:
             continue
         if name not in _PER_RECIPIENT:
             continue
-        starts_new = name in _RECIPIENT_FIELDS and (
-            name in current or (name == "original-recipient" and "final-recipient" in current)
-        )
-        if starts_new or (name == "action" and "action" in current):
+        # A field the open record already has starts the next recipient (no blank line).
+        if name in current and (name in _RECIPIENT_FIELDS or name == "action"):
             close()
         current.setdefault(name, value)
     close()

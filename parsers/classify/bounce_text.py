@@ -38,7 +38,7 @@ _SUBJECT = re.compile(
     r"|unzustellbar|nicht zustellbar|non remis|non distribu|échec de (la )?distribution"
     r"|no entregado|imposible entregar|non recapitat|niet bezorgd|onbestelbaar"
     r"|не доставлено|недоставлено|配信できません|送信できません|エラー|未送達|退信|无法投递"
-    r"|are not member|warning: message .* delayed|delayed mail",
+    r"|are not member|mail failed|returning to sender|warning: message .* delayed|delayed mail",
     re.IGNORECASE,
 )
 
@@ -56,7 +56,8 @@ _REPORT_PHRASES = re.compile(
     r"|this is the (qmail|mail system|mailer|dragonfly)|does not exist|address rejected"
     r"|konnte nicht zugestellt|nicht zugestellt|n'a pas pu être|no se (pudo|ha podido) entregar"
     r"|non è stato possibile|не может быть доставлено|не доставлено|配信でき|届きません|送信でき"
-    r"|宛先不明|エラー",
+    r"|宛先不明|エラー|host unknown|failure reasons|fatal errors?|will be retried|warning message"
+    r"|failed addresses|trouble delivering|permanent errors|not a member|could not be reached",
     re.IGNORECASE,
 )
 
@@ -65,28 +66,32 @@ _ORIGINAL_MARKER = re.compile(
     r"^\s*[-=*_ ]*("
     r"original message|this is a copy of|below this line is a copy|copy of the message"
     r"|returned message|original message follows|message headers follow|original message headers"
-    r"|below is a copy of the original message|unsent message below|the original message was"
+    r"|below is a copy of the original message|unsent message below|unsent message follows"
     r"|headers of the original|original headers|message text follows|the message you sent"
     r"|your message reads|returned mail follows|the text of your message"
-    r"|transcript of session follows|content of (the )?original|元のメッセージ|原始邮件"
+    r"|content of (the )?original|元のメッセージ|原始邮件"
     r"|Исходное сообщение|forwarded message"
     r")",
     re.IGNORECASE,
 )
 # A header block (the returned original without a marker line) begins with one of these.
+# (Trace and signature fields: a summary of the original, "Subject: … Date: …", is no copy.)
 _HEADER_START = re.compile(
-    r"^(Received|Return-Path|Return-path|DKIM-Signature|ARC-Seal|X-Received|Message-I[Dd]"
-    r"|Date|From|Subject|MIME-Version|Content-Type|To):\s"
+    r"^(Received|Return-Path|DKIM-Signature|ARC-Seal|X-Received|Delivered-To"
+    r"|Authentication-Results|X-Originating-IP):\s",
+    re.IGNORECASE,
 )
+_HEADER_LINE = re.compile(r"^[!-9;-~]+:\s")
 _ADDRESS = re.compile(
-    r"(?<![\w.+\-=/%])([A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
+    r"(?<![\w.+\-=/%])(\"[^\"\s@]{1,64}\"@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+|[A-Za-z0-9!#$%&'*+=?^_`{|}~.\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+)"
 )
 _URL = re.compile(r"(https?|ftp)://\S+", re.IGNORECASE)
 # Addresses standing after these words are senders, not failed recipients.
 _SENDER_CONTEXT = re.compile(
     r"(mail from:?|envelope-from|from:|sender:?|return-path:?|hello|dear|reply-to:?|contact"
-    r"|mail to|write to|e-?mail to)\s*<?$",
+    r"|mail to|write to|e-?mail to|to the address)\s*<?$",
     re.IGNORECASE,
 )
 _REPORTING_MTA = (
@@ -106,6 +111,8 @@ class Signals:
     subject: str | None
     report: str | None
     failed_header: str | None  # X-Failed-Recipients (Exim)
+    null_sender: str | None  # Return-Path: <> (RFC 5321 §4.5.5: notifications use it)
+    report_type: str | None  # multipart/report; report-type=delivery-status (RFC 3462)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -123,6 +130,13 @@ def report_text(parsed: ParsedMessage) -> str:
         p.text for p in parsed.parts if p.content_type == "text/plain" and p.text and p.text.strip()
     ]
     if not texts:
+        # A multipart the MIME parser could not split arrives as one leaf: read it whole.
+        texts = [
+            p.text
+            for p in parsed.parts
+            if p.content_type.startswith("multipart/") and p.text and p.text.strip()
+        ]
+    if not texts:
         return parsed.text or ""
     return "\n".join(texts)
 
@@ -136,9 +150,9 @@ def split_original(text: str) -> tuple[str, str]:
     # No marker: an unannounced header block of two header lines in a row.
     for index in range(1, len(lines) - 1):
         starts_block = _HEADER_START.match(lines[index]) and (
-            _HEADER_START.match(lines[index + 1]) or lines[index + 1][:1] in (" ", "\t")
+            _HEADER_LINE.match(lines[index + 1]) or lines[index + 1][:1] in (" ", "\t")
         )
-        if starts_block and _HEADER_START.match(lines[index - 1]) is None:
+        if starts_block and _HEADER_LINE.match(lines[index - 1]) is None:
             return "\n".join(lines[:index]), "\n".join(lines[index:])
     return text, ""
 
@@ -156,22 +170,35 @@ def signals(parsed: ParsedMessage, report: str) -> Signals:
     head = report[:4000]
     report_match = _REPORT_PHRASES.search(head)
     failed = parsed.header("X-Failed-Recipients")
+    return_path = (parsed.header("Return-Path") or "").strip()
+    report_type = dict(parsed.content_params).get("report-type", "").lower()
     return Signals(
+        null_sender=return_path
+        if return_path in ("<>", "") and parsed.header("Return-Path") is not None
+        else None,
+        report_type=report_type
+        if parsed.content_type == "multipart/report"
+        and report_type in ("delivery-status", "global-delivery-status")
+        else None,
         sender=sender,
         subject=parsed.subject if subject_match else None,
-        report=_line_of(head, report_match.start()) if report_match else None,
+        report=line_of(head, report_match.start()) if report_match else None,
         failed_header=failed,
     )
 
 
 def looks_like_bounce(sig: Signals) -> bool:
-    """A report phrase from a bounce-like sender or under a bounce-like subject."""
-    if sig.failed_header:
+    """Two of: a bounce-like sender, subject, null sender, report phrase; or a DSN's type."""
+    if sig.failed_header or sig.report_type:
         return True
-    return sig.report is not None and (sig.sender is not None or sig.subject is not None)
+    if sig.sender is not None and sig.subject is not None:
+        return True
+    return sig.report is not None and (
+        sig.sender is not None or sig.subject is not None or sig.null_sender is not None
+    )
 
 
-def _line_of(text: str, pos: int) -> str:
+def line_of(text: str, pos: int) -> str:
     start = text.rfind("\n", 0, pos) + 1
     end = text.find("\n", pos)
     return text[start : end if end != -1 else len(text)].strip()
@@ -241,22 +268,47 @@ def reporting_mta(parsed: ParsedMessage, report: str) -> str | None:
     return None
 
 
+# Where MTAs put a failed address: first on its line ("<a@b>:", "  a@b", ">>> a@b"),
+# or right after "to", "recipient", "address" and kin.
+_LEADING = re.compile(r"(^|\n)[ \t>*\-\[]*[<\"']?$")
+_RECIPIENT_CONTEXT = re.compile(
+    r"(\bto|recipients?|address(es)?|addressee|destinataire|empfänger|получател\w*)"
+    r"\W{0,4}(:|\s)\s*[<\"'(\[]?$",
+    re.IGNORECASE,
+)
+_MESSAGE_ID_CONTEXT = re.compile(r"(message-id|\bid)\s*:?\s*<?$", re.IGNORECASE)
+
+
 def find_recipients(report: str, exclude: set[str]) -> list[tuple[str, int]]:
-    """Addresses the report speaks about, in order of first mention, with that position."""
+    """Addresses the report speaks about, in order of first mention, with that position.
+
+    Addresses in a recipient's place (first on a line, or after "to:", "recipient") are
+    preferred to the others; ``exclude`` (the bounce's own sender and addressee, the
+    original's sender) is dropped unless it stands in such a place.
+    """
     masked = _URL.sub(lambda m: " " * len(m[0]), report)
-    seen: dict[str, int] = {}
+    strong: dict[str, int] = {}
+    weak: dict[str, int] = {}
     for match in _ADDRESS.finditer(masked):
         address = match[1].strip(".").lower()
-        if address in exclude or address in seen:
-            continue
-        before = masked[max(0, match.start() - 20) : match.start()]
-        if _SENDER_CONTEXT.search(before):
+        if masked[match.end() : match.end() + 2] in ("=\n", "=\r") or masked[
+            max(0, match.start() - 2) : match.start()
+        ].endswith("=\n"):
+            continue  # cut by a quoted-printable soft line break: the rest is elsewhere
+        before = masked[max(0, match.start() - 40) : match.start()]
+        if _SENDER_CONTEXT.search(before) or _MESSAGE_ID_CONTEXT.search(before):
             continue
         local = address.partition("@")[0]
         if local in ("mailer-daemon", "postmaster") or address.endswith(".invalid"):
             continue
-        seen[address] = match.start()
-    return list(seen.items())
+        if _LEADING.search(before) or (
+            _RECIPIENT_CONTEXT.search(before) and address not in exclude
+        ):
+            strong.setdefault(address, match.start())
+        elif address not in exclude:
+            weak.setdefault(address, match.start())
+    chosen = strong or weak
+    return sorted(chosen.items(), key=lambda item: item[1])
 
 
 def segments(report: str, recipients: list[tuple[str, int]]) -> dict[str, str]:

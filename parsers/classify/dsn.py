@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from parsers.classify import bounce_text
+from parsers.classify import autoreply, bounce_text
 from parsers.classify._status import Status, derived_status, find_reply_code, find_statuses
 from parsers.classify._status import parse_status as _parse_status
 from parsers.classify.bounce_reasons import decide_reason, hard_or_soft
@@ -59,10 +59,11 @@ def detect(parsed: ParsedMessage) -> Classification | None:
             return verdict if isinstance(verdict, Classification) else None
     sig = bounce_text.signals(parsed, report)
     if not bounce_text.looks_like_bounce(sig):
-        return None
-    # Some formats embed the RFC 3464 fields in the text part (Amazon WorkMail, gateways).
-    if "Final-Recipient:" in report or "final-recipient:" in report.lower():
-        verdict = _from_delivery_status(parsed, report, report, original, where="text/plain")
+        return _dead_mailbox_notice(parsed, report)
+    # Some formats embed the RFC 3464 fields in the text part (Amazon WorkMail, gateways),
+    # and a multipart the MIME parser could not split carries them in its one leaf.
+    if "final-recipient:" in text.lower():
+        verdict = _from_delivery_status(parsed, text, report, original, where="text")
         if isinstance(verdict, Classification):
             return verdict
     return _from_text(parsed, report, original, sig)
@@ -98,14 +99,11 @@ def _from_delivery_status(
     # The code in the server's own reply is more specific than the one the reporting
     # MTA put in Status: (Sendmail writes 5.1.1 over a "550 5.7.1 IP blacklisted").
     status = _first_status(diagnostic) or _parse_status(first.status)
-    reason_text = diagnostic
-    if not diagnostic or decide_reason(diagnostic, None)[0] == "undefined":
-        reason_text = (diagnostic + "\n" + report).strip()
     if status is None or status.klass == 2:
         status = _first_status(diagnostic) or _first_status(report)
     reply = find_reply_code(diagnostic) if diagnostic else None
     klass = _klass(status, reply, delayed, report)
-    reason, because = decide_reason(reason_text, status)
+    reason, because = decide_reason(diagnostic, status, report)
     fields = [f"Action: {first.action}"] if first.action else []
     if first.status:
         fields.append(f"Status: {first.status}")
@@ -144,9 +142,8 @@ def _from_text(
         else []
     )
     found = bounce_text.find_recipients(report, exclude)
-    if header_recipients:
-        positions = dict(found)
-        found = [(a, positions.get(a, 0)) for a in header_recipients]
+    if header_recipients and not found:
+        found = [(a, 0) for a in header_recipients]
     recipients = [address for address, _ in found]
     if not recipients:
         recipients = [a for a in original.to if a not in exclude][:1]
@@ -156,9 +153,7 @@ def _from_text(
     status = _first_status(segment) or _first_status(report)
     reply = find_reply_code(segment) or find_reply_code(report)
     klass = _klass(status, reply, delayed, report)
-    reason, because = decide_reason(segment, status)
-    if reason == "undefined" and segment is not report:
-        reason, because = decide_reason(report, status)
+    reason, because = decide_reason(segment, status, report)
     evidence = []
     if sig.failed_header:
         evidence.append(Evidence(where="header:X-Failed-Recipients", text=sig.failed_header))
@@ -180,6 +175,41 @@ def _from_text(
         reporting_mta=bounce_text.reporting_mta(parsed, report),
         original=original,
         reply=reply,
+        evidence=evidence,
+    )
+
+
+# An autoresponder that says the address is gone ("This email inbox is no longer in use")
+# reports a dead mailbox: a bounce in all but format (sisimai reads it so too).
+_DEAD_MAILBOX = re.compile(
+    r"(address|mailbox|inbox|account|e-?mail)\b.{0,60}\b(is )?no longer (in use|active|valid"
+    r"|monitored|exists?|available)|(has been|was) (deactivated|closed|deleted|disabled)",
+    re.IGNORECASE,
+)
+
+
+def _dead_mailbox_notice(parsed: ParsedMessage, report: str) -> Classification | None:
+    headers = autoreply.machine_headers(parsed)
+    if not headers:
+        return None
+    match = _DEAD_MAILBOX.search(report[:2000])
+    if match is None:
+        return None
+    found = bounce_text.find_recipients(match[0], set())
+    recipients = [found[0][0]] if found else []
+    if not recipients and parsed.from_ is not None and parsed.from_.address:
+        recipients = [parsed.from_.address.lower()]
+    evidence = [*headers[:1], Evidence(where="text", text=match[0][:200])]
+    return _classification(
+        reason="suspend",
+        klass=5,
+        status=None,
+        delayed=False,
+        recipients=recipients,
+        diagnostic=bounce_text.line_of(report, match.start()),
+        reporting_mta=None,
+        original=bounce_text.Original(sender=(), to=(), message_id=None),
+        reply=None,
         evidence=evidence,
     )
 
