@@ -1,0 +1,133 @@
+"""The import rules of STYLE.md, checked with ``ast``; and the frozen public surface."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import parsers
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Each third-party library comes in through exactly these modules.
+THIRD_PARTY = {
+    "flanker": {"parsers/mime.py", "parsers/addresses.py"},
+    "charset_normalizer": {"parsers/text.py"},
+    "html2text": {"parsers/text.py"},
+    "lingua": {"parsers/classify/language.py"},
+    "aiosmtpd": {"inbound/smtp/server.py"},
+    "httpx": {"inbound/delivery/sender.py"},
+    "tenacity": {"inbound/delivery/schedule.py"},
+    "boto3": {"inbound/storage/s3.py"},
+    "botocore": {"inbound/storage/s3.py"},
+}
+# The pure core keeps away from I/O, the service, and configuration.
+PARSERS_FORBIDDEN_MODULES = {
+    "inbound",
+    "socket",
+    "asyncio",
+    "sqlite3",
+    "subprocess",
+    "http",
+    "urllib",
+    "os",
+    "logging",
+    "threading",
+    "concurrent",
+    "shutil",
+    "tempfile",
+    "random",
+    "time",
+    "pathlib",
+}
+PARSERS_FORBIDDEN_CALLS = {"now", "utcnow", "today", "getenv", "environ"}
+
+
+def _modules(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+def _imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    return names
+
+
+@pytest.mark.parametrize("path", _modules("parsers"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_parsers_stay_pure(path: Path) -> None:
+    for name in _imports(path):
+        assert name.split(".")[0] not in PARSERS_FORBIDDEN_MODULES, (
+            f"{name} imported in the pure core"
+        )
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in PARSERS_FORBIDDEN_CALLS:
+            pytest.fail(
+                f"{path.name}:{node.lineno} uses .{node.attr}"
+                " (clocks and environment are parameters)"
+            )
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "open"
+        ):
+            pytest.fail(f"{path.name}:{node.lineno} opens a file")
+
+
+@pytest.mark.parametrize(
+    "path", _modules("parsers") + _modules("inbound"), ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_each_library_enters_through_one_module(path: Path) -> None:
+    rel = path.relative_to(ROOT).as_posix()
+    for name in _imports(path):
+        top = name.split(".")[0]
+        if top in THIRD_PARTY:
+            assert rel in THIRD_PARTY[top], (
+                f"{rel} imports {top}; only {sorted(THIRD_PARTY[top])} may"
+            )
+
+
+@pytest.mark.parametrize("path", _modules("inbound"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_only_config_and_cli_read_the_environment(path: Path) -> None:
+    rel = path.relative_to(ROOT).as_posix()
+    if rel in {"inbound/config.py", "inbound/cli.py"}:
+        return
+    source = path.read_text(encoding="utf-8")
+    assert "os.environ" not in source and "getenv" not in source, f"{rel} reads the environment"
+
+
+def test_smtp_edge_does_not_parse_or_classify() -> None:
+    for path in (ROOT / "inbound" / "smtp").glob("*.py"):
+        for name in _imports(path):
+            assert not name.startswith("parsers"), (
+                f"{path.name} imports {name}: the SMTP transaction stays short"
+            )
+
+
+def test_parsers_public_surface_is_frozen() -> None:
+    assert sorted(parsers.__all__) == [
+        "Address",
+        "Attachment",
+        "AutoReply",
+        "Bounce",
+        "Classification",
+        "Complaint",
+        "Evidence",
+        "Hints",
+        "Kind",
+        "ParsedMessage",
+        "Part",
+        "Request",
+        "RequestType",
+        "classify",
+        "parse",
+    ]
+    for name in parsers.__all__:
+        assert hasattr(parsers, name)
