@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 # RFC 3463 §2: class "." subject "." detail; class is 2, 4 or 5; subject 0-999, detail 0-999.
 # The look-arounds keep IP addresses (192.0.2.5), dates and version numbers out.
-ENHANCED_STATUS = re.compile(r"(?<![\w.\-/#])([245])\.(\d{1,3})\.(\d{1,3})(?![\w.\-]|\.\d)")
+# A leading "#" is kept: Exchange and Yahoo write "#5.1.0", "[#4.1.9]".
+ENHANCED_STATUS = re.compile(r"(?<![\w.\-/])([245])\.(\d{1,3})\.(\d{1,3})(?![\w.\-]|\.\d)")
 
 # RFC 5321 §4.2: a three-digit reply code; 2yz success, 4yz transient, 5yz permanent.
 # Only codes that stand where a server's reply stands: at a line start, or after "said:",

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from parsers.classify import autoreply, bounce_text
 from parsers.classify._status import Status, derived_status, find_reply_code, find_statuses
 from parsers.classify._status import parse_status as _parse_status
-from parsers.classify.bounce_reasons import decide_reason, hard_or_soft
+from parsers.classify.bounce_reasons import HARD_REASONS, decide_reason, hard_or_soft
 from parsers.classify.bounce_report import RecipientReport, parse_delivery_status
 from parsers.model import Bounce, Classification, Evidence, Kind, ParsedMessage
 
@@ -101,9 +101,15 @@ def _from_delivery_status(
     status = _first_status(diagnostic) or _parse_status(first.status)
     if status is None or status.klass == 2:
         status = _first_status(diagnostic) or _first_status(report)
+    elif status.generic and not diagnostic:
+        # "Status: 5.0.0" with the server's reply only in the prose (OpenSMTPD, Exchange).
+        in_report = _first_status(report)
+        if in_report is not None and in_report.klass == status.klass:
+            status = in_report
     reply = find_reply_code(diagnostic) if diagnostic else None
     klass = _klass(status, reply, delayed, report)
     reason, because = decide_reason(diagnostic, status, report)
+    reason, because = _about_sender(reason, because, diagnostic, original, recipients)
     fields = [f"Action: {first.action}"] if first.action else []
     if first.status:
         fields.append(f"Status: {first.status}")
@@ -154,6 +160,7 @@ def _from_text(
     reply = find_reply_code(segment) or find_reply_code(report)
     klass = _klass(status, reply, delayed, report)
     reason, because = decide_reason(segment, status, report)
+    reason, because = _about_sender(reason, because, segment, original, recipients)
     evidence = []
     if sig.failed_header:
         evidence.append(Evidence(where="header:X-Failed-Recipients", text=sig.failed_header))
@@ -243,6 +250,34 @@ def _classification(
         delayed=delayed,
     )
     return Classification(kind=Kind.BOUNCE, bounce=bounce, evidence=tuple(evidence))
+
+
+def _about_sender(
+    reason: str,
+    because: str,
+    diagnostic: str,
+    original: bounce_text.Original,
+    recipients: list[str],
+) -> tuple[str, str]:
+    """A "no such user / domain" that names our sender, not the recipient, refuses the sender.
+
+    Servers that verify the envelope sender answer "550 <sender@…>: Domain is invalid";
+    the recipient's address is not condemned by that.
+    """
+    if reason not in HARD_REASONS or not diagnostic:
+        return reason, because
+    # Lines that merely list a recipient ("  a@b", "<a@b>:") say nothing about it.
+    lowered = "\n".join(
+        line
+        for line in diagnostic.lower().split("\n")
+        if not any(line.strip().lstrip("<").startswith(r) for r in recipients)
+    )
+    if any(r in lowered for r in recipients):
+        return reason, because
+    named = next((s for s in original.sender if s and s in lowered), None)
+    if named is None:
+        return reason, because
+    return "rejected", f"{because} (about the sender {named})"
 
 
 def _succeeded(record: RecipientReport) -> bool:
