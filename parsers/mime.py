@@ -440,7 +440,9 @@ def _build(top: _Headers, state: _State) -> ParsedMessage:
 
     html = "\n".join(state.htmls) if state.htmls else None
     if state.texts:
-        text = "\n".join(state.texts)
+        # Several inline text parts (text, image, more text): one after the other.
+        text = "".join(t if t.endswith("\n") else t + "\n" for t in state.texts[:-1])
+        text += state.texts[-1]
     elif html is not None:
         text = html_to_text(html)
     else:

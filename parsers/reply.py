@@ -47,6 +47,8 @@ _ATTRIBUTION_START = re.compile(
 )
 # A date-led attribution without a verb: "2014-06-26 13:53 GMT+04:00 Bob <bob@x.org>:".
 _DATED_ADDRESS = re.compile(r"^\s*\d{1,4}[./\-年].{0,120}[\w.+-]+@[\w.-]+>?\s*[:：]\s*$")
+# Any line that ends in an address and a colon ("… от Bob <bob@x.ru>:", mail.ru, Yandex).
+_ENDS_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?:&gt;|>)?\)?\s*[:：]\s*$")
 
 # Separator lines that start the original message or a forward.
 _SEPARATOR = re.compile(
@@ -163,6 +165,8 @@ def _attribution_at(lines: list[str], index: int) -> int:
     if not first.strip() or _quoted(first):
         return 0
     if _DATED_ADDRESS.match(first) or _is_attribution(first):
+        return 1
+    if len(first) < 300 and _ENDS_ADDRESS.search(first):
         return 1
     if not _ATTRIBUTION_START.match(first):
         return 0

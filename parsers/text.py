@@ -95,17 +95,18 @@ def decode_bytes(data: bytes, charset: str | None) -> tuple[str, list[str]]:
     codec = codec_for(charset)
     defects: list[str] = []
     if codec is not None:
+        if codec != "utf-8" and not data.isascii():
+            # UTF-8 declared as a legacy charset is the most common mislabel, and valid
+            # multi-byte UTF-8 sequences almost never occur in legacy-charset text.
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+            else:
+                return _valid(text), [f"declared charset {charset} is wrong: read as utf-8"]
         try:
             return _valid(data.decode(codec)), []
         except (UnicodeDecodeError, LookupError, ValueError):
-            if charset and codec_for(charset) != "utf-8":
-                # Very common mislabel: UTF-8 bytes declared as a legacy charset.
-                try:
-                    text = data.decode("utf-8")
-                except UnicodeDecodeError:
-                    pass
-                else:
-                    return _valid(text), [f"declared charset {charset} is wrong: read as utf-8"]
             defects.append(f"bytes invalid in declared charset {charset}: charset detected")
     else:
         if data.isascii():
@@ -151,9 +152,9 @@ _CANDIDATES = (
     "cp874",
     "cp932",
     "euc_jp",
+    "cp949",
     "gb18030",
     "big5hkscs",
-    "cp949",
     "iso8859_5",
     "cp866",
     "mac_roman",
@@ -197,7 +198,7 @@ def detect_codec(data: bytes) -> str | None:
         except LookupError:
             continue
         text = text[:_SCORE_SAMPLE]
-        score = plausibility(text)
+        score = plausibility(text, codec)
         scores[codec] = score
         if score > best_score:
             best, best_score = codec, score
@@ -217,10 +218,56 @@ def _normalizer_guess(sample: bytes) -> tuple[str | None, bool]:
     return codec_for(match.encoding), match.coherence >= 0.3
 
 
-def plausibility(text: str) -> float:
-    """How much ``text`` reads like human writing; higher is better (per non-ASCII char)."""
+def _table(codec: str, leads: range, trails: list[int]) -> set[str]:
+    chars: set[str] = set()
+    for lead in leads:
+        for trail in trails:
+            try:
+                chars.add(bytes((lead, trail)).decode(codec))
+            except UnicodeDecodeError:
+                continue
+    return chars
+
+
+@lru_cache(maxsize=1)
+def _common_cjk() -> dict[str, frozenset[str]]:
+    """The everyday characters of each East Asian charset family, from the charsets' own
+    frequency-ordered regions: GB 2312 level 1 (3,755 hanzi), Big5 "frequently used"
+    (5,401), JIS X 0208 level 1 (2,965 kanji) plus kana, KS X 1001 Hangul (2,350)."""
+    high = list(range(0xA1, 0xFF))
+    punct = set(
+        "、。〃〈〉《》「」『』【】〔〕〜・ー（）！？：；，．＂＇％＆＊＋－／＠［］｛｝～￥"
+    )
+    gb = _table("gb2312", range(0xB0, 0xD8), high) | punct
+    big5 = _table("big5", range(0xA4, 0xC7), list(range(0x40, 0x7F)) + high) | punct
+    kana = {chr(c) for c in range(0x3041, 0x3097)} | {chr(c) for c in range(0x30A1, 0x30FB)}
+    jis = _table("euc_jp", range(0xB0, 0xD0), high) | kana | punct
+    hangul = _table("euc_kr", range(0xB0, 0xC9), high) | punct
+    return {
+        "gb18030": frozenset(gb),
+        "big5hkscs": frozenset(big5),
+        "cp950": frozenset(big5),
+        "cp932": frozenset(jis),
+        "euc_jp": frozenset(jis),
+        "shift_jis": frozenset(jis),
+        "shift_jis_2004": frozenset(jis),
+        "euc_jis_2004": frozenset(jis),
+        "cp949": frozenset(hangul),
+        "euc_kr": frozenset(hangul),
+    }
+
+
+def plausibility(text: str, codec: str = "") -> float:
+    """How much ``text`` reads like human writing; higher is better (per non-ASCII char).
+
+    For the East Asian codecs, characters outside the charset's everyday repertoire
+    count against it: Shift_JIS read as GBK gives rare hanzi, not errors.
+    """
+    common = _common_cjk().get(codec)
     score = 0.0
     count = 0
+    ideographs = 0
+    kana = 0
     for word in text.split():
         if word.isascii():
             continue
@@ -232,7 +279,13 @@ def plausibility(text: str) -> float:
                 continue
             count += 1
             category = unicodedata.category(ch)
-            if category[0] == "L" and not "\u3130" <= ch <= "\u318f":
+            if common is not None and ch >= "\u2e80":
+                score += 1.0 if ch in common else -1.0
+                if "\u3041" <= ch <= "\u30ff":
+                    kana += 1
+                elif "\u4e00" <= ch <= "\u9fff":
+                    ideographs += 1
+            elif category[0] == "L" and not "\u3130" <= ch <= "\u318f":
                 score += 1.0
                 prev = word[index - 1] if index else ""
                 if ch.isupper() and prev.isalpha() and prev.islower():
@@ -249,7 +302,12 @@ def plausibility(text: str) -> float:
         latin = scripts == {"LATIN"}
         if latin and len(letters) >= 3 and non_ascii_letters * 2 > len(letters):
             score -= 1.0 * non_ascii_letters  # Latin words are mostly ASCII letters
+    if codec in _JAPANESE and ideographs >= 6 and not kana:
+        score -= 1.5 * ideographs  # Japanese prose always has kana; Korean read as EUC-JP not
     return score / count if count else 0.0
+
+
+_JAPANESE = frozenset({"cp932", "euc_jp", "shift_jis", "shift_jis_2004", "euc_jis_2004"})
 
 
 def _script(ch: str) -> str:

@@ -1,0 +1,183 @@
+"""Reply stripping compared: inbound's ``stripped_text`` beside the maintained libraries.
+
+Reads the labelled replies of ``$INBOUND_CORPORA/normal`` (talon and email-reply-parser
+cases; labels in its labels.json) and prints, per source and per library, the exact-match
+rate of the new text (after whitespace normalisation, as each label's ``compare`` says)
+and the pass rate of the must-contain / must-not-contain checks. Every library gets the
+same input: the message's text as ``parsers.parse`` decodes it (the HTML converted to
+text when there is no text part); quotequail, which reads HTML itself, gets the HTML.
+
+    .venv/bin/python bench/reply_compare.py
+
+Prints figures; asserts nothing (STYLE.md, Testing).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from parsers import parse
+from parsers.model import ParsedMessage
+from parsers.text import html_to_text
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPORA = Path(os.environ.get("INBOUND_CORPORA", ROOT.parent / "shared" / "corpora"))
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+_LABEL_KEYS = (
+    "expected_reply_text",
+    "expected_reply_html",
+    "reply_must_contain",
+    "reply_must_not_contain",
+)
+
+
+def _message_bytes(path: Path, label: dict[str, Any]) -> bytes:
+    data = path.read_bytes()
+    if path.suffix == ".html":
+        return b"Content-Type: text/html; charset=utf-8\n\n" + data
+    if label.get("body_only"):
+        return b"Content-Type: text/plain; charset=utf-8\n\n" + data
+    return data
+
+
+def _norm(text: str, compare: str) -> str:
+    if "all whitespace removed" in compare:
+        return re.sub(r"\s+", "", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _judge(stripped: str, label: dict[str, Any]) -> dict[str, bool]:
+    out: dict[str, bool] = {}
+    compare = str(label.get("compare", ""))
+    if "expected_reply_text" in label:
+        out["exact"] = _norm(stripped, compare) == _norm(label["expected_reply_text"], compare)
+    elif "expected_reply_html" in label:
+        expected = html_to_text(label["expected_reply_html"])
+        out["exact"] = _norm(stripped, compare) == _norm(expected, compare)
+    must = _as_list(label.get("reply_must_contain"))
+    must_not = _as_list(label.get("reply_must_not_contain"))
+    if must or must_not:
+        out["contains"] = all(s in stripped for s in must) and not any(
+            s in stripped for s in must_not
+        )
+    return out
+
+
+def _inbound(parsed: ParsedMessage) -> str:
+    return parsed.stripped_text
+
+
+def _email_reply_parser(parsed: ParsedMessage) -> str:
+    from email_reply_parser import EmailReplyParser
+
+    return str(EmailReplyParser.parse_reply(parsed.text))
+
+
+def _mail_parser_reply(parsed: ParsedMessage) -> str:
+    from mailparser_reply import EmailReplyParser
+    from mailparser_reply.constants import MAIL_LANGUAGES
+
+    languages = [lang for lang in MAIL_LANGUAGES if lang != "david"]
+    return str(EmailReplyParser(languages=languages).parse_reply(parsed.text))
+
+
+def _quotequail(parsed: ParsedMessage) -> str:
+    """quotequail's ``unwrap`` (``unwrap_html`` for HTML-only mail): its ``*_top`` field."""
+    import quotequail
+
+    html_only = parsed.html is not None and not any(
+        p.content_type == "text/plain" for p in parsed.parts
+    )
+    if html_only and parsed.html is not None:
+        unwrapped = quotequail.unwrap_html(parsed.html)
+        if unwrapped and unwrapped.get("html_top") is not None:
+            return html_to_text(str(unwrapped["html_top"]))
+        return parsed.text
+    unwrapped = quotequail.unwrap(parsed.text)
+    if unwrapped and unwrapped.get("text_top") is not None:
+        return str(unwrapped["text_top"])
+    return parsed.text
+
+
+EXTRACTORS: dict[str, Callable[[ParsedMessage], str]] = {
+    "inbound": _inbound,
+    f"mail-parser-reply {version('mail-parser-reply')}": _mail_parser_reply,
+    f"quotequail {version('quotequail')}": _quotequail,
+    f"email-reply-parser {version('email-reply-parser')}": _email_reply_parser,
+}
+
+
+def main() -> int:
+    labels_path = CORPORA / "normal" / "labels.json"
+    labels: dict[str, dict[str, Any]] = json.loads(labels_path.read_text("utf-8"))
+    cases = [(n, lab) for n, lab in sorted(labels.items()) if any(k in lab for k in _LABEL_KEYS)]
+    # results[library][source] = [exact passes, exact total, contains passes, contains total,
+    #                              cases passed, cases]
+    results: dict[str, dict[str, list[int]]] = {name: {} for name in EXTRACTORS}
+    failures: dict[str, list[str]] = {name: [] for name in EXTRACTORS}
+    for file_name, label in cases:
+        source = file_name.split("_", 1)[0]
+        parsed = parse(_message_bytes(CORPORA / "normal" / file_name, label), NOW)
+        for name, extract in EXTRACTORS.items():
+            try:
+                stripped = extract(parsed)
+            except Exception as exc:  # a library crashing on a case is a failed case
+                stripped = f"<{type(exc).__name__}>"
+            verdict = _judge(stripped, label)
+            row = results[name].setdefault(source, [0, 0, 0, 0, 0, 0])
+            if "exact" in verdict:
+                row[0] += verdict["exact"]
+                row[1] += 1
+            if "contains" in verdict:
+                row[2] += verdict["contains"]
+                row[3] += 1
+            row[4] += all(verdict.values())
+            row[5] += 1
+            if not all(verdict.values()):
+                failures[name].append(file_name)
+    sources = sorted({s for per in results.values() for s in per})
+    print(f"labelled reply cases in {CORPORA / 'normal'}: {len(cases)}")
+    header = f"{'library':<26} {'source':<8} {'exact':>10} {'contains':>10} {'all':>10}"
+    print(header)
+    print("-" * len(header))
+    for name in EXTRACTORS:
+        totals = [0] * 6
+        for source in sources:
+            row = results[name].get(source, [0] * 6)
+            totals = [a + b for a, b in zip(totals, row, strict=True)]
+            print(
+                f"{name:<26} {source:<8} {_rate(row[0], row[1]):>10} "
+                f"{_rate(row[2], row[3]):>10} {_rate(row[4], row[5]):>10}"
+            )
+        print(
+            f"{name:<26} {'ALL':<8} {_rate(totals[0], totals[1]):>10} "
+            f"{_rate(totals[2], totals[3]):>10} {_rate(totals[4], totals[5]):>10}"
+        )
+    print()
+    for name, names in failures.items():
+        print(f"{name} failed: {', '.join(names) or '-'}")
+    return 0
+
+
+def _rate(passed: int, total: int) -> str:
+    if not total:
+        return "-"
+    return f"{passed}/{total} {passed / total:.0%}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
