@@ -188,11 +188,15 @@ class Request:
     law: str | None = None  # "GDPR", "UK GDPR", "CCPA", "CPRA", "LGPD", … when it can be told
     article: str | None = None  # e.g. "17", "7(3)", "1798.105"
     reminder: bool = False  # a follow-up of an earlier, unanswered request
+    # A complaint about the request to a supervisory authority (GDPR Art. 77), copied to us.
+    escalation: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": str(self.type), "law": self.law, "article": self.article}
         if self.reminder:
             out["reminder"] = True
+        if self.escalation:
+            out["escalation"] = True
         return out
 
 

@@ -1,13 +1,377 @@
-"""Placeholder: a person's words (unsubscribe, data-subject requests); issue 7 replaces it."""
+"""A person's words: unsubscribes and data-subject requests in the new text of a message.
+
+Runs only when no machine detector (complaint, bounce, auto-reply) fired, and reads only
+what the sender wrote this time: ``parsed.stripped_text`` (the parser removed quotes,
+attributions and signatures) and the subject. ``parsed.text`` is never read, so a quoted
+newsletter footer ("unsubscribe here", "you may request deletion of your data") cannot
+trigger anything.
+
+How it reads:
+
+1. Mail to an unsubscribe address is an unsubscribe, whatever it says (``unsubscribe.py``).
+2. The language of the new text is guessed (``language.py``); the lexicons of the guess,
+   of its runners-up and English (the lingua franca of privacy mail, and where the
+   acronyms GDPR, CCPA, LGPD live) are read.
+3. Each lexicon (``lexicon/<lang>.toml``) holds regular expressions by category: one per
+   request type, ``reminder`` (a follow-up of an unanswered request), ``escalation`` (a
+   complaint to a supervisory authority, GDPR Art. 77, usually copied to the company),
+   ``law`` (a law's name) and ``mention``: phrases that talk *about* a request without
+   making one ("I already unsubscribed", "don't delete my account", "I reserve the right
+   to lodge a complaint"); a mention cancels the hits it overlaps.
+4. An article cited next to a law ("Art. 17 DSGVO", "članak 15 GDPR-a") names a right too,
+   but only in a message that already asks for something: a citation alone is a mention.
+5. The sentences the decision rests on become ``evidence`` with offsets in
+   ``stripped_text``; requests come in the order the text makes them.
+
+Returns ``None`` for anything else, and the caller decides between reply and message.
+May not read ``parsed.text``, files other than its lexicons, the clock or the environment.
+"""
 
 from __future__ import annotations
 
+import re
+import tomllib
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
+from importlib import resources
 
-from parsers.model import Classification, Hints, ParsedMessage
+from parsers.classify import dsr, language, unsubscribe
+from parsers.model import (
+    Classification,
+    Evidence,
+    Hints,
+    Kind,
+    ParsedMessage,
+    Request,
+    RequestType,
+)
+
+REMINDER = "reminder"
+ESCALATION = "escalation"
+MENTION = "mention"
+LAW = "law"
+CATEGORIES: frozenset[str] = frozenset({t.value for t in RequestType}) | {
+    REMINDER,
+    ESCALATION,
+    MENTION,
+    LAW,
+}
+# Reported language -> lexicon file: Bokmål and Nynorsk share one Norwegian list.
+_LEXICON_OF = {"nb": "no", "nn": "no"}
+_EVIDENCE_MAX = 400  # characters of one evidence sentence around its match
+_EVIDENCE_ITEMS = 8
+# Below this many characters language guesses are unreliable ("Odjava", "Usuńcie moje
+# konto.") and matching every lexicon is cheap: read them all.
+_SHORT_TEXT = 200
+
+# Confidence of a decision, by what it rests on (heuristic, documented in the report).
+_CONF_ADDRESS = 0.99  # sent to the route's unsubscribe address
+_CONF_CITED = 0.95  # a request in words and a cited article of a named law
+_CONF_WORDS = 0.9  # a request in words
+_CONF_SUBJECT = 0.8  # the subject alone
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Entry:
+    """One reviewed phrase of a lexicon, with the examples that test it."""
+
+    category: str
+    pattern: str
+    examples: tuple[str, ...]
+    law: str | None = None  # for ``law`` entries: the canonical name (GDPR, LGPD…)
+    case_sensitive: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Lexicon:
+    """A language's phrases, compiled into one regular expression per category."""
+
+    language: str
+    entries: tuple[Entry, ...]
+    unsubscribe_subjects: frozenset[str]
+    regexes: tuple[tuple[str, re.Pattern[str]], ...] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hit:
+    category: str
+    start: int
+    end: int
+    entry: Entry
+
+
+@cache
+def lexicon_codes() -> tuple[str, ...]:
+    """The languages with a lexicon file, sorted."""
+    folder = resources.files("parsers.classify").joinpath("lexicon")
+    return tuple(sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml")))
+
+
+def compile_pattern(entry: Entry) -> str:
+    """An entry's pattern as regex source: a space matches any run of whitespace."""
+    source = entry.pattern.replace(" ", r"\s+")
+    return f"(?-i:{source})" if entry.case_sensitive else source
+
+
+@cache
+def load(code: str) -> Lexicon | None:
+    """The lexicon of ``code`` (read once, from package data), None if there is none."""
+    path = resources.files("parsers.classify").joinpath("lexicon", f"{code}.toml")
+    if not path.is_file():
+        return None
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    entries = tuple(
+        Entry(
+            category=str(item["type"]),
+            pattern=str(item["pattern"]),
+            examples=tuple(str(e) for e in item.get("examples", ())),
+            law=item.get("law"),
+            case_sensitive=bool(item.get("case_sensitive", False)),
+        )
+        for item in data.get("entry", ())
+    )
+    regexes = []
+    for category in sorted({e.category for e in entries}):
+        members = [(i, e) for i, e in enumerate(entries) if e.category == category]
+        source = "|".join(f"(?P<e{i}>{compile_pattern(e)})" for i, e in members)
+        regexes.append((category, re.compile(source, re.IGNORECASE)))
+    subjects = frozenset(str(s).lower() for s in data.get("unsubscribe_subjects", ()))
+    return Lexicon(
+        language=str(data.get("language", code)),
+        entries=entries,
+        unsubscribe_subjects=subjects,
+        regexes=tuple(regexes),
+    )
+
+
+def find_hits(text: str, lexicon: Lexicon) -> list[Hit]:
+    """Every match of every category of ``lexicon`` in ``text``."""
+    hits: list[Hit] = []
+    for category, regex in lexicon.regexes:
+        for match in regex.finditer(text):
+            name = match.lastgroup
+            if name is None or match.end() == match.start():
+                continue
+            entry = lexicon.entries[int(name[1:])]
+            hits.append(Hit(category=category, start=match.start(), end=match.end(), entry=entry))
+    return hits
+
+
+# Sentence ends: . ! ? ; followed by space (not before a digit or a lower-case letter,
+# so "Art. 15" and "e.g. this" stay whole), CJK full stops, blank lines.
+_BOUNDARY = re.compile(r"[.!?;]+[\"')»”]*\s+|[。！？]+\s*|\n[ \t]*\n\s*|\n")
+_SHORT_LINE = 60  # a line this short ends where it ends; longer ones are hard-wrapped
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of ``text``, in order, trimmed of whitespace."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _BOUNDARY.finditer(text):
+        end = match.end()
+        sep = match.group()
+        nxt = text[end : end + 1]
+        before = text[match.start() - 1 : match.start()]
+        if sep == "\n":
+            line_start = text.rfind("\n", 0, match.start()) + 1
+            if match.start() - line_start >= _SHORT_LINE and not _bullet(text, end):
+                continue
+        elif (
+            sep[0] in ".!?;"
+            and "\n" not in sep
+            # "Art. 15", "e.g. this", and ordinals: "članku 15. GDPR-a", "15. cikk".
+            and (nxt.isdigit() or nxt.islower() or (sep[0] == "." and before.isdigit()))
+        ):
+            continue
+        spans.append((start, match.start() + len(sep.rstrip())))
+        start = end
+    spans.append((start, len(text)))
+    out = []
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            out.append((s, e))
+    return out
+
+
+def _bullet(text: str, pos: int) -> bool:
+    return bool(re.match(r"\s*(?:[-*•]|\d{1,2}[.)])\s", text[pos : pos + 6]))
+
+
+def _sentence_of(spans: list[tuple[int, int]], pos: int) -> tuple[int, int]:
+    for s, e in spans:
+        if s <= pos < e:
+            return s, e
+    return pos, pos
+
+
+@dataclass(slots=True)
+class _Found:
+    """What one reading of a text found (mutable while reading, never handed out)."""
+
+    requests: dict[RequestType, tuple[int, int, int, bool]] = field(default_factory=dict)
+    laws: list[tuple[int, str]] = field(default_factory=list)
+    reminder: list[tuple[int, int]] = field(default_factory=list)
+    escalation: list[tuple[int, int]] = field(default_factory=list)
+    cited: dict[RequestType, str] = field(default_factory=dict)
+
+    def add(self, kind: RequestType, pos: int, span: tuple[int, int], cited: bool) -> None:
+        old = self.requests.get(kind)
+        if old is None or pos < old[0]:
+            self.requests[kind] = (pos, span[0], span[1], cited)
+
+
+def _read(text: str, lexicons: list[Lexicon]) -> _Found:
+    hits = [h for lex in lexicons for h in find_hits(text, lex)]
+    found = _Found()
+    if not hits:
+        return found
+    vetoes = [(h.start, h.end) for h in hits if h.category == MENTION]
+    live = [
+        h
+        for h in hits
+        if h.category != MENTION and not any(h.start < e and s < h.end for s, e in vetoes)
+    ]
+    if not live:
+        return found
+    spans = sentence_spans(text)
+    law_by_sentence: dict[tuple[int, int], str] = {}
+    for hit in sorted(live, key=lambda h: h.start):
+        span = _sentence_of(spans, hit.start)
+        if hit.category == LAW and hit.entry.law:
+            found.laws.append((hit.start, hit.entry.law))
+            law_by_sentence.setdefault(span, hit.entry.law)
+        elif hit.category == REMINDER:
+            found.reminder.append(span)
+        elif hit.category == ESCALATION:
+            found.escalation.append(span)
+        elif hit.category in RequestType.__members__.values():
+            found.add(RequestType(hit.category), hit.start, span, cited=False)
+    asks = bool(found.requests or found.reminder or found.escalation)
+    if asks and found.laws:
+        vetoed = [_sentence_of(spans, s) for s, _ in vetoes]
+        for span in spans:
+            if span in vetoed:
+                continue
+            law = law_by_sentence.get(span, found.laws[0][1])
+            for kind, article, offset in dsr.cited_rights(text[span[0] : span[1]], law):
+                found.add(kind, span[0] + offset, span, cited=True)
+                found.cited.setdefault(kind, article)
+    return found
+
+
+def _evidence(text: str, span: tuple[int, int], pos: int) -> Evidence:
+    start, end = span
+    if end - start > _EVIDENCE_MAX:
+        start = max(start, pos - _EVIDENCE_MAX // 2)
+        end = min(end, start + _EVIDENCE_MAX)
+    return Evidence(where="stripped_text", text=text[start:end], start=start, end=end)
+
+
+def _lexicons(guess: language.Guess, length: int) -> list[Lexicon]:
+    if length < _SHORT_TEXT:
+        codes = list(lexicon_codes())
+    else:
+        codes = [_LEXICON_OF.get(c, c) for c in guess.candidates] + ["en"]
+    out: list[Lexicon] = []
+    for code in dict.fromkeys(codes):
+        lex = load(code)
+        if lex is not None:
+            out.append(lex)
+    return out
 
 
 def detect(
     parsed: ParsedMessage, hints: Hints, received_at: datetime | None
 ) -> Classification | None:
-    return None
+    """An unsubscribe or data-subject request in the sender's new words, else None."""
+    address = unsubscribe.by_address(parsed, hints)
+    text = parsed.stripped_text or ""
+    subject = unsubscribe.strip_prefixes(parsed.subject or "")
+    if address is None and not text.strip() and not subject:
+        return None
+    guess = language.detect(f"{subject}\n{text}".strip())
+    lexicons = _lexicons(guess, len(text) + len(subject))
+    body = _read(text, lexicons)
+    head = _read(subject, lexicons) if subject else _Found()
+
+    evidence: list[Evidence] = []
+    order: dict[RequestType, float] = {}
+    confidence = 0.0
+    if address is not None:
+        order[RequestType.UNSUBSCRIBE] = -3
+        evidence.append(address.evidence)
+        confidence = _CONF_ADDRESS
+    bare_subject = unsubscribe.bare(subject)
+    if any(bare_subject in lex.unsubscribe_subjects for lex in lexicons):
+        order.setdefault(RequestType.UNSUBSCRIBE, -2)
+        evidence.append(Evidence(where="header:Subject", text=subject))
+        confidence = max(confidence, _CONF_SUBJECT)
+    for kind in head.requests:
+        order.setdefault(kind, -1)
+    if head.requests:
+        evidence.append(Evidence(where="header:Subject", text=subject))
+        confidence = max(confidence, _CONF_SUBJECT)
+    bare_body = unsubscribe.bare(text)
+    if bare_body and any(bare_body in lex.unsubscribe_subjects for lex in lexicons):
+        body.add(RequestType.UNSUBSCRIBE, 0, sentence_spans(text)[0], cited=False)
+    for kind, (pos, start, end, _) in sorted(body.requests.items(), key=lambda kv: kv[1][0]):
+        order.setdefault(kind, pos)
+        evidence.append(_evidence(text, (start, end), pos))
+    if body.requests:
+        any_cited = any(c for *_, c in body.requests.values())
+        confidence = max(confidence, _CONF_CITED if any_cited else _CONF_WORDS)
+
+    laws = [law for _, law in head.laws + body.laws]
+    reminder = bool(body.reminder or head.reminder or body.escalation or head.escalation)
+    escalation = bool(body.escalation or head.escalation)
+    dsr_kinds = [k for k in order if k is not RequestType.UNSUBSCRIBE]
+    if reminder and not dsr_kinds and (laws or escalation):
+        # A follow-up that does not say which right: access is by far the most asked for;
+        # the evidence shows the person what the message actually says.
+        order[RequestType.ACCESS] = min(s for s, _ in body.reminder + body.escalation or [(0, 0)])
+        dsr_kinds = [RequestType.ACCESS]
+        confidence = max(confidence, _CONF_WORDS)
+    if not order:
+        return None
+    if reminder and dsr_kinds:
+        for span in (body.escalation + body.reminder)[:2]:
+            evidence.append(_evidence(text, span, span[0]))
+        confidence = max(confidence, _CONF_WORDS)
+
+    law = laws[0] if laws else None
+    law_list: list[str | None] = list(dict.fromkeys(laws)) or [None]
+    cited = {**head.cited, **body.cited}
+    requests = []
+    for kind in sorted(order, key=lambda k: order[k]):
+        if kind is RequestType.UNSUBSCRIBE:
+            requests.append(Request(type=kind))
+            continue
+        requests.append(
+            Request(
+                type=kind,
+                law=law,
+                article=cited.get(kind)
+                if law is None
+                else dsr.article_for(kind, law) or cited.get(kind),
+                reminder=reminder,
+                escalation=escalation,
+            )
+        )
+    unique: list[Evidence] = []
+    for item in evidence:
+        if item not in unique:
+            unique.append(item)
+    return Classification(
+        kind=Kind.DATA_REQUEST if dsr_kinds else Kind.UNSUBSCRIBE,
+        requests=tuple(requests),
+        language=guess.language,
+        confidence=confidence,
+        due_by=dsr.due_by(received_at, law_list, hints.deadlines_days) if dsr_kinds else None,
+        unsubscribe_token=address.token if address else None,
+        evidence=tuple(unique[:_EVIDENCE_ITEMS]),
+    )
