@@ -256,7 +256,7 @@ class Complaint:
 class AutoReply:
     """A machine's answer (RFC 3834) or a read receipt (RFC 8098)."""
 
-    type: str  # "vacation", "autoresponder", "read_receipt", "bulk"
+    type: str  # vacation, autoresponder, auto_generated, read_receipt (classify/autoreply.py)
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": self.type}

@@ -12,6 +12,7 @@ Message-ID, with the evidence each rests on. Formats:
 * Outlook.com / Hotmail JMRP (Junk Mail Reporting Program): not ARF; ``staff@hotmail.com``
   sends "complaint about message from <IP>" with the reported message attached, whose
   ``X-HmXmrOriginalRecipient`` header names the complaining recipient.
+* Amazon SES complaint notifications (JSON ``"notificationType": "Complaint"``).
 * Apple Mail's unsubscribe-by-mail (``X-Apple-Unsubscribe: true``): a complaint of
   feedback type ``opt-out``, as feedback loops file it.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import re
 
 from parsers.classify.bounce_report import address_of
+from parsers.classify.bounce_ses import read_notification
 from parsers.model import Classification, Complaint, Evidence, Kind, ParsedMessage
 
 _FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9\-]*)\s*:\s*(.*)$")
@@ -35,7 +37,7 @@ _ORIGINAL_TYPES = ("message/rfc822", "text/rfc822-headers", "message/rfc822-head
 
 def detect(parsed: ParsedMessage) -> Classification | None:
     """A ``Kind.COMPLAINT`` classification, or None."""
-    return _arf(parsed) or _jmrp(parsed) or _apple_unsubscribe(parsed)
+    return _arf(parsed) or _ses(parsed) or _jmrp(parsed) or _apple_unsubscribe(parsed)
 
 
 def _fields(text: str) -> dict[str, str]:
@@ -114,6 +116,32 @@ def _arf(parsed: ParsedMessage) -> Classification | None:
         )
     ]
     return Classification(kind=Kind.COMPLAINT, complaint=complaint, evidence=tuple(evidence))
+
+
+def _ses(parsed: ParsedMessage) -> Classification | None:
+    """Amazon SES complaint notifications (JSON, relayed by SNS to an e-mail subscription)."""
+    text = parsed.text or ""
+    if not text.lstrip().startswith("{"):
+        return None
+    notification = read_notification(text)
+    if notification is None or notification.kind != "Complaint":
+        return None
+    complaint = Complaint(
+        feedback_type=(notification.feedback_type or "abuse").lower(),
+        original_recipient=notification.recipients[0].address if notification.recipients else None,
+        source_ip=notification.source_ip,
+        user_agent=notification.user_agent,
+        original_message_id=notification.message_id,
+        arf=False,
+    )
+    evidence = (
+        Evidence(
+            where="text",
+            text="notificationType: Complaint; complaintFeedbackType: "
+            f"{notification.feedback_type or 'none'}",
+        ),
+    )
+    return Classification(kind=Kind.COMPLAINT, complaint=complaint, evidence=evidence)
 
 
 def _jmrp(parsed: ParsedMessage) -> Classification | None:

@@ -22,11 +22,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from parsers.classify import autoreply, bounce_text
+from parsers.classify import autoreply, bounce_ses, bounce_text
 from parsers.classify._status import Status, derived_status, find_reply_code, find_statuses
 from parsers.classify._status import parse_status as _parse_status
 from parsers.classify.bounce_reasons import HARD_REASONS, decide_reason, hard_or_soft
-from parsers.classify.bounce_report import RecipientReport, parse_delivery_status
+from parsers.classify.bounce_report import RecipientReport, parse_delivery_status, strip_type
 from parsers.model import Bounce, Classification, Evidence, Kind, ParsedMessage
 
 # RFC 3464 §2.3.3: actions that report success; a DSN with only these is not a bounce.
@@ -52,6 +52,10 @@ def detect(parsed: ParsedMessage) -> Classification | None:
     text = bounce_text.report_text(parsed)
     report, original_text = bounce_text.split_original(text)
     original = bounce_text.original_headers(parsed, original_text)
+    if text.lstrip().startswith("{"):
+        notification = bounce_ses.read_notification(text)
+        if notification is not None:
+            return _from_ses(notification) if notification.kind == "Bounce" else None
     dsn_parts = [p for p in parsed.parts if p.content_type in _DSN_TYPES and p.text]
     if dsn_parts:
         verdict = _from_delivery_status(parsed, dsn_parts[0].text or "", report, original)
@@ -182,6 +186,53 @@ def _from_text(
         reporting_mta=bounce_text.reporting_mta(parsed, report),
         original=original,
         reply=reply,
+        evidence=evidence,
+    )
+
+
+# SES bounceSubType -> reason, when the diagnostic names none (SES developer guide,
+# "Bounce types"). A suppressed address is one that bounced hard before.
+_SES_SUBTYPES = {
+    "NoEmail": "userunknown",
+    "Suppressed": "userunknown",
+    "OnAccountSuppressionList": "userunknown",
+    "MailboxFull": "mailboxfull",
+    "MessageTooLarge": "toobig",
+    "ContentRejected": "filtered",
+    "AttachmentRejected": "contenterror",
+}
+
+
+def _from_ses(notification: bounce_ses.SesNotification) -> Classification:
+    first = notification.recipients[0] if notification.recipients else None
+    diagnostic = strip_type(first.diagnostic) if first and first.diagnostic else ""
+    status = _first_status(diagnostic) or _parse_status(first.status if first else None)
+    reason, because = decide_reason(diagnostic, status)
+    subtype = notification.bounce_subtype or ""
+    if reason == "undefined" and subtype in _SES_SUBTYPES:
+        reason, because = _SES_SUBTYPES[subtype], f"bounceSubType: {subtype}"
+    klass = status.klass if status else (5 if notification.bounce_type == "Permanent" else 4)
+    evidence = [
+        Evidence(
+            where="text",
+            text=f"notificationType: Bounce; bounceType: {notification.bounce_type}; "
+            f"bounceSubType: {subtype}",
+        )
+    ]
+    if because and not because.startswith("bounceSubType"):
+        evidence.append(Evidence(where="diagnostic", text=because))
+    return _classification(
+        reason=reason,
+        klass=klass,
+        status=status,
+        delayed=False,
+        recipients=_unique(r.address for r in notification.recipients),
+        diagnostic=diagnostic or None,
+        reporting_mta=strip_type(notification.reporting_mta)
+        if notification.reporting_mta
+        else None,
+        original=bounce_text.Original(sender=(), to=(), message_id=notification.message_id),
+        reply=find_reply_code(diagnostic) if diagnostic else None,
         evidence=evidence,
     )
 

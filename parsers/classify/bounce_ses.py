@@ -1,0 +1,119 @@
+"""Amazon SES notifications: bounces, complaints and deliveries as JSON in a mail body.
+
+Responsible for: finding an SES notification (``{"notificationType": "Bounce" | "Complaint"
+| "Delivery", ...}``, as SES sends it to an e-mail subscription of its SNS topic, possibly
+wrapped in the SNS envelope ``{"Type": "Notification", "Message": "<json>"}``) in a message's
+text, and handing back its recipients and fields as plain values. Field names are those of
+the SES developer guide, "Contents of notifications for Amazon SES". It decides nothing:
+``dsn`` turns a bounce into a ``Bounce``, ``arf`` a complaint into a ``Complaint``; a
+"Delivery" notification is a success report and no bounce. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+_START = re.compile(r"\{\s*\"(notificationType|Type|eventType)\"")
+_KINDS = frozenset({"Bounce", "Complaint", "Delivery"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SesRecipient:
+    """One entry of ``bouncedRecipients`` / ``complainedRecipients``."""
+
+    address: str
+    status: str | None = None
+    diagnostic: str | None = None
+    action: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SesNotification:
+    """The fields of one notification that classifiers use."""
+
+    kind: str  # Bounce | Complaint | Delivery
+    recipients: tuple[SesRecipient, ...]
+    bounce_type: str | None = None  # Permanent | Transient | Undetermined
+    bounce_subtype: str | None = None  # General, NoEmail, MailboxFull, ContentRejected, …
+    feedback_type: str | None = None  # complaintFeedbackType: abuse, fraud, virus, …
+    user_agent: str | None = None
+    reporting_mta: str | None = None
+    source_ip: str | None = None
+    message_id: str | None = None
+
+
+def _decode(text: str) -> dict[str, Any] | None:
+    # strict=False: SNS folds long lines inside JSON strings ("…!\n …").
+    decoder = json.JSONDecoder(strict=False)
+    for match in _START.finditer(text):
+        try:
+            value, _ = decoder.raw_decode(text, match.start())
+        except ValueError:
+            continue
+        if not isinstance(value, dict):
+            continue
+        inner = value.get("Message")
+        if value.get("Type") == "Notification" and isinstance(inner, str):
+            try:
+                value = json.loads(inner, strict=False)
+            except ValueError:
+                continue
+            if not isinstance(value, dict):
+                continue
+        return value
+    return None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def read_notification(text: str) -> SesNotification | None:
+    """The SES notification in ``text``, or None when there is none."""
+    if "notificationType" not in text and "eventType" not in text:
+        return None
+    data = _decode(text)
+    if data is None:
+        return None
+    kind = data.get("notificationType") or data.get("eventType")
+    if kind not in _KINDS:
+        return None
+    mail = data.get("mail") if isinstance(data.get("mail"), dict) else {}
+    headers = mail.get("commonHeaders") if isinstance(mail.get("commonHeaders"), dict) else {}
+    message_id = _text(headers.get("messageId")) or _text(mail.get("messageId"))
+    if message_id:
+        message_id = message_id.strip("<>")
+    section = data.get(str(kind).lower())
+    section = section if isinstance(section, dict) else {}
+    key = {
+        "Bounce": "bouncedRecipients",
+        "Complaint": "complainedRecipients",
+        "Delivery": "recipients",
+    }[str(kind)]
+    recipients: list[SesRecipient] = []
+    for entry in section.get(key) or []:
+        if isinstance(entry, dict) and _text(entry.get("emailAddress")):
+            recipients.append(
+                SesRecipient(
+                    address=str(entry["emailAddress"]).lower(),
+                    status=_text(entry.get("status")),
+                    diagnostic=_text(entry.get("diagnosticCode")),
+                    action=_text(entry.get("action")),
+                )
+            )
+        elif isinstance(entry, str):
+            recipients.append(SesRecipient(address=entry.lower()))
+    return SesNotification(
+        kind=str(kind),
+        recipients=tuple(recipients),
+        bounce_type=_text(section.get("bounceType")),
+        bounce_subtype=_text(section.get("bounceSubType")),
+        feedback_type=_text(section.get("complaintFeedbackType")),
+        user_agent=_text(section.get("userAgent")),
+        reporting_mta=_text(section.get("reportingMTA")),
+        source_ip=_text(mail.get("sourceIp")),
+        message_id=message_id,
+    )
