@@ -229,9 +229,15 @@ class S3Store:
         if self._closed:
             return
         self._closed = True
-        # Threads still waiting on a dead endpoint finish within the client's own
-        # timeouts; do not block the loop meanwhile.
-        await asyncio.to_thread(self._pool.shutdown, wait=True, cancel_futures=True)
+        # A thread still waiting on a dead endpoint ends on the client's own timeouts,
+        # which can take longer than ours (botocore also waits up to 1 s per attempt for
+        # "100 Continue"). Wait for it off the loop, but no longer than timeout_seconds;
+        # a straggler then finishes on its own and the process exit joins it.
+        try:
+            async with asyncio.timeout(self.settings.timeout_seconds):
+                await asyncio.to_thread(self._pool.shutdown, wait=True, cancel_futures=True)
+        except TimeoutError:
+            return  # the client stays open for the straggler; nothing else uses it
         if self._client_obj is not None:
             self._client_obj.close()
 
