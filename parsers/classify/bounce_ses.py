@@ -67,6 +67,10 @@ def _decode(text: str) -> dict[str, Any] | None:
     return None
 
 
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -81,13 +85,12 @@ def read_notification(text: str) -> SesNotification | None:
     kind = data.get("notificationType") or data.get("eventType")
     if kind not in _KINDS:
         return None
-    mail = data.get("mail") if isinstance(data.get("mail"), dict) else {}
-    headers = mail.get("commonHeaders") if isinstance(mail.get("commonHeaders"), dict) else {}
+    mail = _object(data.get("mail"))
+    headers = _object(mail.get("commonHeaders"))
     message_id = _text(headers.get("messageId")) or _text(mail.get("messageId"))
     if message_id:
         message_id = message_id.strip("<>")
-    section = data.get(str(kind).lower())
-    section = section if isinstance(section, dict) else {}
+    section = _object(data.get(str(kind).lower()))
     key = {
         "Bounce": "bouncedRecipients",
         "Complaint": "complainedRecipients",
