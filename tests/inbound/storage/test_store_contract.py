@@ -288,15 +288,25 @@ async def test_s3_lifecycle_updates_only_its_own_changed_rules(s3_bucket: S3Buck
         await store.close()
 
 
-async def test_s3_put_sets_content_type_and_sse_and_no_metadata(s3_bucket: S3Bucket) -> None:
-    store = S3Store(s3_bucket.settings(sse="AES256"))
+KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+@pytest.mark.parametrize(
+    ("sse", "kms_key_id"), [(None, None), ("AES256", None), ("aws:kms", KMS_KEY)]
+)
+async def test_s3_put_sets_content_type_and_sse_and_no_metadata(
+    s3_bucket: S3Bucket, sse: str | None, kms_key_id: str | None
+) -> None:
+    store = S3Store(s3_bucket.settings(sse=sse, kms_key_id=kms_key_id))
     try:
         key = keys.raw_key("msg_headers", RECEIVED)
         await store.put(key, b"From: a@example.com\r\n\r\nhi", "message/rfc822")
         head = s3_bucket.client.head_object(Bucket=s3_bucket.name, Key=key)
         assert head["ContentType"] == "message/rfc822"
-        assert head["ServerSideEncryption"] == "AES256"
+        assert head.get("ServerSideEncryption") == sse
+        assert head.get("SSEKMSKeyId") == kms_key_id
         assert head["Metadata"] == {}  # never addresses or subjects in object headers
+        assert await store.get(key) == b"From: a@example.com\r\n\r\nhi"
     finally:
         await store.close()
 
