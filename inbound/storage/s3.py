@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import functools
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -66,6 +67,9 @@ _FOREIGN_ACTIONS = (
 
 class S3Store:
     """A RawStore in one bucket; keys are full object keys, ``settings.prefix`` included."""
+
+    # ListObjectsV2 returns at most 1000 keys per call (S3 API reference, MaxKeys).
+    list_page_size = 1000
 
     def __init__(self, settings: S3Settings, *, threads: int | None = None) -> None:
         self.settings = settings
@@ -164,25 +168,30 @@ class S3Store:
         await self._run("delete", lambda c: c.delete_object(Bucket=self.settings.bucket, Key=key))
 
     async def list(self, prefix: str) -> list[ObjectInfo]:
-        # builtins.list below: the method list() shadows the type inside the class body.
-        def walk(client: Any) -> builtins.list[ObjectInfo]:
-            out = []
-            pages = client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.settings.bucket, Prefix=prefix
-            )
-            for page in pages:
-                for item in page.get("Contents", []):
-                    out.append(
-                        ObjectInfo(
-                            key=item["Key"],
-                            size=item["Size"],
-                            # botocore hands some timestamps back in local time.
-                            modified=item["LastModified"].astimezone(UTC),
-                        )
+        # One call per page of up to 1000 keys, each within the timeout: a large bucket
+        # takes long in total, but a stalled endpoint is still noticed after one timeout.
+        out: builtins.list[ObjectInfo] = []
+        params: dict[str, Any] = {
+            "Bucket": self.settings.bucket,
+            "Prefix": prefix,
+            "MaxKeys": self.list_page_size,
+        }
+        while True:
+            page = await self._run("list", functools.partial(_list_page, dict(params)))
+            for item in page.get("Contents", []):
+                out.append(
+                    ObjectInfo(
+                        key=item["Key"],
+                        size=item["Size"],
+                        # botocore hands some timestamps back in local time.
+                        modified=item["LastModified"].astimezone(UTC),
                     )
-            return sorted(out, key=lambda o: o.key)
-
-        return await self._run("list", walk)
+                )
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                break
+            params["ContinuationToken"] = token
+        return sorted(out, key=lambda o: o.key)
 
     async def presign(self, key: str, expires_seconds: int) -> str | None:
         expires = max(1, min(expires_seconds, PRESIGN_MAX_SECONDS))
@@ -240,6 +249,11 @@ class S3Store:
             return  # the client stays open for the straggler; nothing else uses it
         if self._client_obj is not None:
             self._client_obj.close()
+
+
+def _list_page(params: dict[str, Any], client: Any) -> dict[str, Any]:
+    page: dict[str, Any] = client.list_objects_v2(**params)
+    return page
 
 
 # ---------------------------------------------------------------- lifecycle merge

@@ -150,6 +150,18 @@ async def test_keys_with_a_store_prefix_stay_apart(backend: Backend) -> None:
     assert await backend.store.get(mine) == b"mine"
 
 
+async def test_s3_list_follows_continuation_pages(s3_bucket: S3Bucket) -> None:
+    store = S3Store(s3_bucket.settings())
+    store.list_page_size = 2  # S3 pages by 1000; a small page walks the same path
+    try:
+        written = [f"raw/2026/11/22/msg_{n}.eml" for n in range(5)]
+        for key in written:
+            await store.put(key, b"x", "message/rfc822")
+        assert [o.key for o in await store.list(keys.RAW)] == written
+    finally:
+        await store.close()
+
+
 # ---------------------------------------------------------------- presign
 
 
