@@ -67,6 +67,9 @@ def find_statuses(text: str) -> list[Status]:
 def find_reply_code(text: str) -> int | None:
     """The first SMTP reply code of class 4 or 5 standing where a reply stands in ``text``."""
     for match in _REPLY_CONTEXT.finditer(text):
+        start = match.start("code")
+        if text[max(0, start - 2) : start][:1].isdigit() and text[start - 1 : start] in ":.":
+            continue  # a clock or a number ("12:550"), not a reply
         code = int(match["code"])
         # 4yz/5yz with y in 0-5 (RFC 5321 §4.2.1); 421-554 cover every real reply.
         if 420 <= code <= 559:

@@ -99,13 +99,16 @@ TEXT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     (
         "exceedlimit",
-        (r"exceeds? (the )?(mailbox|message) size limit", r"message (length|size) exceeds"),
+        (
+            r"exceeds? (the )?(recipient'?s? )?mailbox size limit",
+            r"message length exceeds administrative limit",
+        ),
     ),
     (
         "toobig",
         (
             r"message (is )?too (big|large)",
-            r"size (of the message )?exceeds",
+            r"(message )?size (of the message )?exceeds",
             r"exceeds the maximum (allowed )?(message )?size",
             r"message size limit",
         ),

@@ -128,7 +128,7 @@ def _from_delivery_status(
         status=status,
         delayed=delayed,
         recipients=recipients,
-        diagnostic=diagnostic or _explanation(report),
+        diagnostic=diagnostic or _explanation(report, recipients[0] if recipients else None),
         reporting_mta=dsn.reporting_mta or bounce_text.reporting_mta(parsed, report),
         original=original,
         reply=reply,
@@ -182,7 +182,7 @@ def _from_text(
         status=status,
         delayed=delayed,
         recipients=recipients,
-        diagnostic=_explanation(segment),
+        diagnostic=_explanation(segment, recipients[0] if recipients else None),
         reporting_mta=bounce_text.reporting_mta(parsed, report),
         original=original,
         reply=reply,
@@ -363,15 +363,35 @@ def _is_delay(subject: str, report: str) -> bool:
     return bool(_DELAY.search(head)) and not _PERMANENT.search(head)
 
 
-def _explanation(text: str) -> str | None:
-    """The lines of the report that carry a reply code, status code or explanation."""
-    lines = [line.strip() for line in text.split("\n") if line.strip()]
-    picked = [
-        line
+def _explanation(text: str, recipient: str | None) -> str | None:
+    """What the report says about ``recipient``: its paragraph, plus any line with a code.
+
+    The paragraph starts at the recipient's first mention and runs to the next blank line
+    (qmail's ``<a@b>:`` block, Exim's indented block, Postfix's wrapped "said:" line);
+    lines elsewhere that carry a reply or status code are added after it.
+    """
+    lines = text.split("\n")
+    start = None
+    if recipient:
+        start = next((i for i, line in enumerate(lines) if recipient in line.lower()), None)
+    paragraph: list[str] = []
+    if start is not None:
+        for line in lines[start:]:
+            if not line.strip() and len(paragraph) > 1:
+                break
+            if line.strip():
+                paragraph.append(line.strip())
+    coded = [
+        line.strip()
         for line in lines
-        if find_statuses(line) or find_reply_code(line) or "said" in line.lower()
+        if line.strip()
+        and line.strip() not in paragraph
+        and (find_statuses(line) or find_reply_code(line))
     ]
-    out = " ".join(picked or lines[:6]).strip()
+    picked = paragraph + coded
+    if not picked:
+        picked = [line.strip() for line in lines if line.strip()][:6]
+    out = re.sub(r"\s+", " ", " ".join(picked)).strip()
     return out or None
 
 

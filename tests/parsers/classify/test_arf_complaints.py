@@ -1,0 +1,98 @@
+"""Complaint detection (arf): ARF fields, JMRP, Apple unsubscribe, and what is no complaint."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from parsers import Kind, parse
+from parsers.classify import arf
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def _msg(raw: str) -> bytes:
+    return raw.lstrip("\n").replace("\n", "\r\n").encode("utf-8")
+
+
+ARF_WITHOUT_RCPT = _msg("""
+From: fbl@isp.example
+To: abuse@shop.example
+Subject: report
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="X"
+
+--X
+Content-Type: text/plain
+
+An abuse report.
+--X
+Content-Type: message/feedback-report
+
+Feedback-Type: fraud
+Version: 1
+Source-IP: 2001:db8::25
+
+--X
+Content-Type: text/rfc822-headers
+
+From: news@shop.example
+To: Someone <someone@isp.example>
+Message-ID: <m-1@shop.example>
+Subject: hi
+
+--X--
+""")
+
+
+def test_arf_falls_back_to_the_reported_headers() -> None:
+    verdict = arf.detect(parse(ARF_WITHOUT_RCPT, NOW))
+    assert verdict is not None
+    assert verdict.kind == Kind.COMPLAINT
+    assert verdict.complaint is not None
+    assert verdict.complaint.feedback_type == "fraud"
+    assert verdict.complaint.original_recipient == "someone@isp.example"
+    assert verdict.complaint.source_ip == "2001:db8::25"
+    assert verdict.complaint.original_message_id == "m-1@shop.example"
+    assert verdict.evidence[0].where == "part:message/feedback-report"
+
+
+def test_subject_alone_is_not_a_jmrp_complaint() -> None:
+    raw = _msg("""
+From: friend@example.org
+To: me@shop.example
+Subject: complaint about message from 192.0.2.1
+Content-Type: text/plain
+
+Your server sent me something odd.
+""")
+    assert arf.detect(parse(raw, NOW)) is None
+
+
+def test_apple_unsubscribe_is_an_opt_out_complaint() -> None:
+    raw = _msg("""
+From: reader@icloud.example
+To: opt-out-123@shop.example
+Subject: unsubscribe
+X-Apple-Unsubscribe: true
+Content-Type: text/plain
+
+Apple Mail sent this email to unsubscribe from the message.
+""")
+    verdict = arf.detect(parse(raw, NOW))
+    assert verdict is not None
+    assert verdict.complaint is not None
+    assert verdict.complaint.feedback_type == "opt-out"
+    assert not verdict.complaint.arf
+    assert verdict.complaint.original_recipient == "reader@icloud.example"
+
+
+def test_ordinary_mail_is_no_complaint() -> None:
+    raw = _msg("""
+From: a@example.org
+To: b@example.org
+Subject: Feedback-Type: abuse (just kidding)
+Content-Type: text/plain
+
+Feedback-Type: abuse
+""")
+    assert arf.detect(parse(raw, NOW)) is None
