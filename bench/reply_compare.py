@@ -82,14 +82,14 @@ def _inbound(parsed: ParsedMessage) -> str:
 
 
 def _email_reply_parser(parsed: ParsedMessage) -> str:
-    from email_reply_parser import EmailReplyParser
+    from email_reply_parser import EmailReplyParser  # type: ignore[import-untyped]  # no types
 
     return str(EmailReplyParser.parse_reply(parsed.text))
 
 
 def _mail_parser_reply(parsed: ParsedMessage) -> str:
-    from mailparser_reply import EmailReplyParser
-    from mailparser_reply.constants import MAIL_LANGUAGES
+    from mailparser_reply import EmailReplyParser  # type: ignore[import-untyped]  # no types
+    from mailparser_reply.constants import MAIL_LANGUAGES  # type: ignore[import-untyped]  # same
 
     languages = [lang for lang in MAIL_LANGUAGES if lang != "david"]
     return str(EmailReplyParser(languages=languages).parse_reply(parsed.text))
@@ -97,7 +97,7 @@ def _mail_parser_reply(parsed: ParsedMessage) -> str:
 
 def _quotequail(parsed: ParsedMessage) -> str:
     """quotequail's ``unwrap`` (``unwrap_html`` for HTML-only mail): its ``*_top`` field."""
-    import quotequail
+    import quotequail  # type: ignore[import-untyped]  # ships no type information
 
     html_only = parsed.html is not None and not any(
         p.content_type == "text/plain" for p in parsed.parts

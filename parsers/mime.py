@@ -22,12 +22,14 @@ import email.utils
 import hashlib
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from parsers.addresses import parse_addresses
 from parsers.headers import (
+    MAX_HEADER_BYTES,
     decode_header_value,
     message_ids,
     parse_date,
@@ -36,6 +38,7 @@ from parsers.headers import (
 )
 from parsers.model import Address, Attachment, ParsedMessage, Part
 from parsers.reply import split_reply
+from parsers.structure import MAX_DEPTH, MAX_PARTS, Entity, scan
 from parsers.text import (
     decode_base64,
     decode_bytes,
@@ -49,10 +52,10 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from flanker.mime import from_string as _flanker_from_string
 
-# Limits against hostile mail (our own numbers; no RFC sets them). Real mail nests a
-# few levels (a forward of a forward in a multipart/mixed) and has tens of parts.
-MAX_DEPTH = 20
-MAX_PARTS = 1000
+# Above this size flanker's scanner is not used: it holds the message in a StringIO,
+# 4 bytes per character in CPython (~120 MB for a 25 MB message); structure.scan finds
+# the same entities as ranges of the raw bytes.
+FLANKER_MAX_BYTES = 4 * 1024 * 1024
 
 # The machine-readable parts of reports, read as text for the classifiers:
 # RFC 3464 (DSN), RFC 5965 (ARF), RFC 6522 (text/rfc822-headers), RFC 8098 (MDN).
@@ -69,16 +72,6 @@ _REPORT_TYPES = frozenset(
 )
 _MESSAGE_TYPES = frozenset({"message/rfc822", "message/global"})
 _CID_REF = re.compile(r"cid:([^\"'\s>)]+)", re.IGNORECASE)
-
-
-@dataclass(slots=True)
-class _Entity:
-    """One MIME entity located in the raw bytes: its header block, body and children."""
-
-    header_block: bytes
-    body: bytes
-    children: list[_Entity] = field(default_factory=list)
-    enclosed: _Entity | None = None
 
 
 @dataclass(slots=True)
@@ -114,62 +107,74 @@ def parse(raw: bytes, received_at: datetime) -> ParsedMessage:
         return _minimal(raw, f"parser error {type(exc).__name__}: read as plain text")
 
 
-def _parse(raw: bytes) -> ParsedMessage:
+def _parse(raw: bytes, tree: Callable[[bytes, list[str]], Entity] | None = None) -> ParsedMessage:
+    """The parse itself; ``tree`` replaces the tree builder (tests compare builders)."""
     defects: list[str] = []
-    root = _tree(raw, defects)
+    root = (tree or _tree)(raw, defects)
     state = _State(defects=defects)
     top = _read_headers(root.header_block, state.defects)
     _walk(root, top, state, depth=0, in_body=True)
     return _build(top, state)
 
 
-def _tree(raw: bytes, defects: list[str]) -> _Entity:
-    """The entity tree: flanker first, then the stdlib, then one flat entity."""
-    try:
-        return _from_flanker(raw)
-    except Exception as exc:  # flanker raises MimeError subclasses and worse on bad mail
-        defects.append(
-            f"MIME structure refused by flanker ({type(exc).__name__}): stdlib parser used"
-        )
+def _tree(raw: bytes, defects: list[str]) -> Entity:
+    """The entity tree: flanker (or, for large mail, our scanner), the stdlib, one entity."""
+    if len(raw) > FLANKER_MAX_BYTES:
+        try:
+            return scan(raw)
+        except Exception as exc:  # a bug in our scanner must not lose the message
+            defects.append(f"MIME structure unreadable ({type(exc).__name__}): stdlib parser used")
+    else:
+        try:
+            return _from_flanker(raw)
+        except Exception as exc:  # flanker raises MimeError subclasses and worse on bad mail
+            defects.append(
+                f"MIME structure refused by flanker ({type(exc).__name__}): stdlib parser used"
+            )
     try:
         return _from_stdlib(raw)
     except Exception as exc:  # the stdlib parser is lenient, but never trust a parser
         defects.append(f"MIME structure unreadable ({type(exc).__name__}): read as one part")
-    head, body = split_header_block(raw)
-    return _Entity(header_block=head, body=body)
+    head, _ = split_header_block(raw)
+    return Entity(header_block=head, source=raw, start=len(head), end=len(raw))
 
 
-def _from_flanker(raw: bytes) -> _Entity:
+def _from_flanker(raw: bytes) -> Entity:
+    # latin-1 maps each byte to one character, so flanker's offsets are byte offsets.
     message = _flanker_from_string(raw.decode("latin-1"))
-    return _flanker_entity(message, 0)
+    return _flanker_entity(message, raw, 0)
 
 
-def _flanker_entity(part: Any, depth: int) -> _Entity:
+def _flanker_entity(part: Any, raw: bytes, depth: int) -> Entity:
     container = part._container  # flanker keeps each entity's offsets there
-    data = container.read_message().encode("latin-1")
-    head, body = split_header_block(data)
-    entity = _Entity(header_block=head, body=body)
+    start: int = container.start
+    end: int = container.end + 1  # flanker's end is inclusive
+    window = raw[start : min(end, start + MAX_HEADER_BYTES + 4096)]
+    head, rest = split_header_block(window)
+    entity = Entity(header_block=head, source=raw, start=start + len(window) - len(rest), end=end)
     if depth >= MAX_DEPTH:
         return entity
-    entity.children = [_flanker_entity(child, depth + 1) for child in part.parts or ()]
+    entity.children = [_flanker_entity(child, raw, depth + 1) for child in part.parts or ()]
     if part.enclosed is not None:
-        entity.enclosed = _flanker_entity(part.enclosed, depth + 1)
+        entity.enclosed = _flanker_entity(part.enclosed, raw, depth + 1)
     return entity
 
 
-def _from_stdlib(raw: bytes) -> _Entity:
+def _from_stdlib(raw: bytes) -> Entity:
     parser = email.parser.BytesParser(policy=email.policy.compat32)
     message = parser.parsebytes(raw)
     return _stdlib_entity(message, 0)
 
 
-def _stdlib_entity(message: email.message.Message, depth: int) -> _Entity:
+def _stdlib_entity(message: email.message.Message, depth: int) -> Entity:
     head = b"".join(
         f"{name}: {value}\n".encode("utf-8", "surrogateescape")
         for name, value in message.raw_items()
     )
-    entity = _Entity(header_block=head, body=b"")
-    payload = message.get_payload()
+    entity = Entity(header_block=head, source=b"", start=0, end=0)
+    # get_payload() would decode 8-bit bodies with the declared charset and "replace";
+    # the private _payload keeps the bytes (as surrogate escapes) for text.py to decode.
+    payload = getattr(message, "_payload", None)
     if isinstance(payload, list):
         if depth < MAX_DEPTH:
             subs = [
@@ -183,7 +188,8 @@ def _stdlib_entity(message: email.message.Message, depth: int) -> _Entity:
                 entity.children = subs
     elif isinstance(payload, str):
         # BytesParser keeps 8-bit bytes as surrogate escapes: this gives them back.
-        entity.body = payload.encode("utf-8", "surrogateescape")
+        entity.source = payload.encode("utf-8", "surrogateescape")
+        entity.end = len(entity.source)
     return entity
 
 
@@ -273,7 +279,7 @@ def _transfer_decode(body: bytes, headers: _Headers, defects: list[str]) -> byte
     return body
 
 
-def _walk(entity: _Entity, headers: _Headers, state: _State, depth: int, in_body: bool) -> None:
+def _walk(entity: Entity, headers: _Headers, state: _State, depth: int, in_body: bool) -> None:
     state.count += 1
     if state.count > MAX_PARTS:
         if state.count == MAX_PARTS + 1:
@@ -285,10 +291,12 @@ def _walk(entity: _Entity, headers: _Headers, state: _State, depth: int, in_body
         if depth >= MAX_DEPTH:
             state.defects.append(f"MIME nesting deeper than {MAX_DEPTH}: inner parts ignored")
             return
+        if entity.truncated:
+            state.defects.append(f"more than {MAX_PARTS} MIME parts: the rest ignored")
         if not entity.children:
-            if entity.body.strip():
+            if entity.has_text():
                 state.defects.append(f"{ctype} without parts: body read as text")
-                text, d = decode_bytes(entity.body, dict(headers.params).get("charset"))
+                text, d = decode_bytes(entity.body(), dict(headers.params).get("charset"))
                 state.defects.extend(d)
                 _leaf_text(state, headers, _newlines(text), depth, in_body)
             return
@@ -298,7 +306,7 @@ def _walk(entity: _Entity, headers: _Headers, state: _State, depth: int, in_body
                 child_headers.content_type = "message/rfc822"
             _walk(child, child_headers, state, depth + 1, in_body)
         return
-    body = _transfer_decode(entity.body, headers, state.defects)
+    body = _transfer_decode(entity.body(), headers, state.defects)
     if ctype in _MESSAGE_TYPES:
         _enclosed(entity, headers, body, state, depth)
         return
@@ -332,7 +340,7 @@ def _leaf_text(state: _State, headers: _Headers, text: str, depth: int, in_body:
         state.texts.append(text)
 
 
-def _enclosed(entity: _Entity, headers: _Headers, body: bytes, state: _State, depth: int) -> None:
+def _enclosed(entity: Entity, headers: _Headers, body: bytes, state: _State, depth: int) -> None:
     """A forwarded or bounced message: one attachment with a summary, one text part."""
     inner = entity.enclosed
     content = body
@@ -343,7 +351,7 @@ def _enclosed(entity: _Entity, headers: _Headers, body: bytes, state: _State, de
         b"binary",
     ):
         head, inner_body = split_header_block(body)
-        inner = _Entity(header_block=head, body=inner_body)
+        inner = Entity(header_block=head, source=inner_body, start=0, end=len(inner_body))
     inner_defects: list[str] = []
     inner_headers = _read_headers(inner.header_block, inner_defects)
     summary = _summary(inner_headers, inner_defects)
@@ -373,15 +381,15 @@ def _summary(headers: _Headers, defects: list[str]) -> dict[str, Any]:
     }
 
 
-def _check_boundary(entity: _Entity, headers: _Headers, defects: list[str]) -> None:
+def _check_boundary(entity: Entity, headers: _Headers, defects: list[str]) -> None:
     boundary = dict(headers.params).get("boundary")
     if not boundary:
         defects.append(f"{headers.content_type} without a boundary parameter")
         return
     marker = b"--" + boundary.encode("utf-8", "replace")
-    if marker not in entity.body:
+    if not entity.contains(marker):
         defects.append(f"{headers.content_type}: boundary never found in the body")
-    elif marker + b"--" not in entity.body:
+    elif not entity.contains(marker + b"--"):
         defects.append(f"{headers.content_type}: closing boundary missing")
 
 

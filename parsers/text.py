@@ -336,17 +336,24 @@ _B64_JUNK = re.compile(rb"[^A-Za-z0-9+/]")
 _WS = re.compile(rb"\s+")
 
 
+_B64_BAD = re.compile(rb"[^A-Za-z0-9+/=\s]")
+
+
 def decode_base64(data: bytes) -> tuple[bytes, bool]:
     """Base64 (RFC 2045 §6.8) without crashing; returns bytes and whether it was clean.
 
     Characters outside the alphabet are ignored (§6.8 says so), missing padding is
     repaired, and data after the padding is decoded too (some senders concatenate).
     """
-    compact = _WS.sub(b"", data)
+    clean = _B64_BAD.search(data) is None
     try:
-        return base64.b64decode(compact, validate=True), True
+        decoded = binascii.a2b_base64(data)  # lenient: skips line breaks and junk
     except (binascii.Error, ValueError):
         pass
+    else:
+        if clean and not _padding_inside(data):
+            return decoded, True
+    compact = _WS.sub(b"", data)
     chunks: list[bytes] = []
     for piece in compact.split(b"="):
         cleaned = _B64_JUNK.sub(b"", piece)
@@ -360,6 +367,12 @@ def decode_base64(data: bytes) -> tuple[bytes, bool]:
         except (binascii.Error, ValueError):
             continue
     return b"".join(chunks), False
+
+
+def _padding_inside(data: bytes) -> bool:
+    """Whether "=" occurs before the end (concatenated base64 blobs)."""
+    position = data.find(b"=")
+    return position >= 0 and bool(data[position:].strip(b"=\r\n\t ").strip())
 
 
 _QP_BAD = re.compile(rb"=(?![0-9A-Fa-f]{2}|\r?\n|\r|[ \t]*$)", re.MULTILINE)

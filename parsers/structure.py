@@ -1,0 +1,200 @@
+"""The MIME tree as byte ranges of the raw message: boundaries found, nothing copied.
+
+Responsible for locating entities (RFC 2046 §5.1.1 delimiters, §5.2.1 enclosed
+messages) in large messages, where flanker's scanner is too costly: it keeps a
+``StringIO`` of the whole message, which CPython stores at 4 bytes per character, so a
+25 MB message costs ~120 MB before any part is decoded. Here an entity is its header
+bytes plus a ``(start, end)`` range of the original bytes; bodies are sliced only when
+a leaf is decoded. Depth and part count are bounded (``MAX_DEPTH``, ``MAX_PARTS``).
+
+It may not decode anything (``headers.py``, ``text.py`` do) and never raises on bad
+input: a multipart whose delimiters are missing simply has no children.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from parsers.headers import MAX_HEADER_BYTES, parse_header_block, split_header_block
+
+# Our own limits against hostile mail; no RFC sets them. Real mail nests a few levels
+# (a forward of a forward inside multipart/mixed) and has tens of parts.
+MAX_DEPTH = 20
+MAX_PARTS = 1000
+
+_BOUNDARY = re.compile(rb"""boundary\s*=\s*(?:"([^"]*)"|([^\s;"]+))""", re.IGNORECASE)
+_ENCLOSING = (b"message/rfc822", b"message/global")
+_IDENTITY = (b"", b"7bit", b"8bit", b"binary")
+
+
+@dataclass(slots=True)
+class Entity:
+    """One MIME entity: its header block and where its body lies in ``source``."""
+
+    header_block: bytes
+    source: bytes
+    start: int
+    end: int  # exclusive
+    children: list[Entity] = field(default_factory=list)
+    enclosed: Entity | None = None
+    truncated: bool = False  # children left out: MAX_PARTS reached
+
+    def body(self) -> bytes:
+        return self.source[self.start : self.end]
+
+    def contains(self, marker: bytes) -> bool:
+        return self.source.find(marker, self.start, self.end) >= 0
+
+    def has_text(self) -> bool:
+        return bool(self.source[self.start : self.end].strip())
+
+
+def scan(raw: bytes) -> Entity:
+    """The entity tree of ``raw`` (the whole message)."""
+    budget = [MAX_PARTS]
+    return _entity(raw, 0, len(raw), 0, budget)
+
+
+def _entity(raw: bytes, start: int, end: int, depth: int, budget: list[int]) -> Entity:
+    entity, _ = _entity_until(raw, start, end, depth, budget, None)
+    return entity
+
+
+def _entity_until(
+    raw: bytes, start: int, end: int, depth: int, budget: list[int], outer: bytes | None
+) -> tuple[Entity, int]:
+    """The entity at ``start``, and where the parent should go on looking for delimiters.
+
+    ``outer`` is the parent's boundary. A multipart that reuses it (seen in the wild,
+    and in CPython's test suite) owns the delimiters up to its own close delimiter, as in
+    flanker's recursive descent; the parent then goes on after that.
+    """
+    window = raw[start : min(end, start + MAX_HEADER_BYTES + 4096)]
+    head, rest = split_header_block(window)
+    body_start = start + len(window) - len(rest)
+    entity = Entity(header_block=head, source=raw, start=body_start, end=end)
+    budget[0] -= 1
+    if depth >= MAX_DEPTH or budget[0] <= 0:
+        return entity, end
+    fields, _ = parse_header_block(head)
+    ctype = b""
+    cte = b""
+    for name, value in fields:
+        lname = name.lower()
+        if lname == "content-type" and not ctype:
+            ctype = value
+        elif lname == "content-transfer-encoding" and not cte:
+            cte = value.strip().lower()
+    main = ctype.split(b";", 1)[0].strip().lower()
+    resume = end
+    if main.startswith(b"multipart/"):
+        match = _BOUNDARY.search(ctype)
+        boundary = (match.group(1) or match.group(2)) if match else None
+        if boundary:
+            resume = _children(raw, entity, boundary, depth, budget)
+            if boundary == outer:
+                entity.end = min(resume, end)
+                return entity, resume
+    elif main in _ENCLOSING and cte in _IDENTITY and body_start < end:
+        entity.enclosed = _entity(raw, body_start, end, depth + 1, budget)
+    return entity, end
+
+
+def _children(raw: bytes, entity: Entity, boundary: bytes, depth: int, budget: list[int]) -> int:
+    """Fill ``entity.children``; return the offset after the close delimiter (or end).
+
+    RFC 2046 §5.1.1: a delimiter starts a line; the line break before it belongs to
+    the delimiter; transport padding (spaces, tabs) may follow it. A missing close
+    delimiter ends the last part at the end of the entity.
+    """
+    marker = b"--" + boundary
+    end = entity.end
+    position = entity.start
+    current: int | None = None
+    while True:
+        found = _delimiter(raw, marker, position, end, entity.start)
+        if found is None:
+            break
+        line_start, line_end, closing = found
+        if current is not None:
+            part_end = _before_line_break(raw, line_start, current)
+            _add_child(raw, entity, current, part_end, depth, budget)
+            if budget[0] <= 0:
+                entity.truncated = True
+                return end
+        if closing:
+            return min(line_end + 1, end)
+        current = min(line_end + 1, end)
+        position = current
+        # A part that reuses our boundary for itself consumes delimiters up to its close.
+        child_end = _nested_same_boundary(raw, current, end, boundary, depth, budget, entity)
+        if child_end is not None:
+            current = None
+            position = child_end
+    if current is not None:
+        _add_child(raw, entity, current, end, depth, budget)
+    return end
+
+
+def _nested_same_boundary(
+    raw: bytes,
+    start: int,
+    end: int,
+    boundary: bytes,
+    depth: int,
+    budget: list[int],
+    parent: Entity,
+) -> int | None:
+    window = raw[start : min(end, start + MAX_HEADER_BYTES + 4096)]
+    head, _ = split_header_block(window)
+    match = _BOUNDARY.search(head)
+    if match is None or (match.group(1) or match.group(2)) != boundary:
+        return None
+    if b"multipart/" not in head.lower():
+        return None
+    child, resume = _entity_until(raw, start, end, depth + 1, budget, boundary)
+    parent.children.append(child)
+    return resume
+
+
+def _add_child(
+    raw: bytes,
+    entity: Entity,
+    start: int,
+    end: int,
+    depth: int,
+    budget: list[int],
+) -> None:
+    child, _ = _entity_until(raw, start, end, depth + 1, budget, None)
+    entity.children.append(child)
+
+
+def _delimiter(
+    raw: bytes, marker: bytes, position: int, end: int, floor: int
+) -> tuple[int, int, bool] | None:
+    """The next delimiter line: (its start, its line end, whether it closes)."""
+    while True:
+        found = raw.find(marker, position, end)
+        if found < 0:
+            return None
+        position = found + len(marker)
+        if found != floor and raw[found - 1 : found] != b"\n":
+            continue
+        line_end = raw.find(b"\n", position, end)
+        line_end = end if line_end < 0 else line_end
+        tail = raw[position:line_end].rstrip(b"\r \t")
+        closing = tail == b"--"
+        if tail and not closing:
+            continue  # a longer boundary that starts with ours
+        return found, line_end, closing
+
+
+def _before_line_break(raw: bytes, delimiter: int, floor: int) -> int:
+    """The end of a part: the CRLF (or LF) before its delimiter is not part of it."""
+    cut = delimiter
+    if cut > floor and raw[cut - 1 : cut] == b"\n":
+        cut -= 1
+        if cut > floor and raw[cut - 1 : cut] == b"\r":
+            cut -= 1
+    return cut
