@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import re
 import statistics
 import sys
@@ -16,6 +17,8 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -156,13 +159,20 @@ def _line(title: str, tally: Tally) -> str:
     return f"  {title:<28} {tally.hit:>4}/{tally.total:<4} {100 * tally.rate:6.1f}%"
 
 
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
+
+
 def main(argv: list[str]) -> None:
     from parsers import classify, parse  # the corpus test imports score() alone
 
     corpora = Path(
         argv[1] if len(argv) > 1 else os.environ.get("INBOUND_CORPORA", "../shared/corpora")
     )
-    received = __import__("datetime").datetime(2026, 1, 1, tzinfo=__import__("datetime").UTC)
+    received = datetime(2026, 1, 1, tzinfo=UTC)
 
     def parse_one(raw: bytes) -> ParsedMessage:
         return parse(raw, received)
@@ -177,8 +187,12 @@ def main(argv: list[str]) -> None:
         scores = score(corpora, parse_one, classify_one)
         timings.append(time.perf_counter() - start)
     print(
-        f"corpora: {corpora.resolve()}  (parse+classify, median of 5 runs: "
-        f"{statistics.median(timings):.2f} s)"
+        f"corpora: {corpora.resolve()}  (parse+classify of every labelled file, median of "
+        f"{len(timings)} runs: {statistics.median(timings):.2f} s)"
+    )
+    print(
+        f"python {platform.python_version()}, flanker {_version('flanker')}, "
+        f"charset-normalizer {_version('charset-normalizer')}"
     )
     print("overall")
     for title, tally in (

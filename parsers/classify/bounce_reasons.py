@@ -93,6 +93,7 @@ TEXT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"storage (allocation|space) exceeded",
             r"mailbox size limit",
             r"too much mail data",
+            r"mail ?folder is full",
             r"почтовый ящик (переполнен|заполнен)",
             r"ящик переполнен",
         ),
@@ -169,6 +170,8 @@ TEXT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     # KDDI (au / ezweb) answers a recipient's sender filter with an empty address,
     # "550 : User unknown"; a missing mailbox there reads "550 <addr>: User unknown".
     ("filtered", (r"\b[45]\d\d : user unknown",)),
+    # X.3.2 in words; before "userunknown", whose "recipient address rejected" it often follows.
+    ("notaccept", (r"not accepting (network )?messages",)),
     (
         "mailererror",
         (
@@ -195,7 +198,6 @@ TEXT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"recipnotfound",
             r"not listed in (domino directory|public name & address book)",
             r"(couldn't|could not|cannot|can't) be found",
-            r"unrouteable address",
             r"not a valid (mailbox|user|recipient)",
             r"no mailbox (here )?by that name",
             r"(mailbox|address) not available",
@@ -238,7 +240,7 @@ TEXT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"(domain|host) (does not|doesn'?t) exist",
             r"no (such|valid) (domain|host)",
             r"name or service not known",
-            r"unrouteable mail domain",
+            r"unrouteable (mail domain|address)",
             r"domain (is )?(not found|unknown|invalid)",
             r"no mx (record|host)",
             r"\bnxdomain\b",
@@ -401,6 +403,8 @@ TEXT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"loops back to myself",
             r"lost connection",
             r"temporary (dns|lookup) failure",
+            r"did not accept our requests to connect",
+            r"socket error",
         ),
     ),
     (
@@ -414,7 +418,7 @@ TEXT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"internal (server )?error",
             r"configuration error",
             r"temporar(il)?y (failure|unavailable|error)",
-            r"service (is )?(not |un)available",
+            r"service (is )?(currently |temporarily )?(not |un)available",
             r"local error",
             r"resources",
             r"try again later",
@@ -424,7 +428,9 @@ TEXT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 def _compile(phrase: str) -> re.Pattern[str]:
-    return re.compile(phrase.replace(" ", r"\s+"), re.IGNORECASE)
+    # " ?" is an optional space, " " any run of whitespace (diagnostics are re-wrapped).
+    spaced = phrase.replace(" ?", "\0").replace(" ", r"\s+").replace("\0", r"\s*")
+    return re.compile(spaced, re.IGNORECASE)
 
 
 _COMPILED: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
