@@ -6,11 +6,13 @@ data (tables below) in two strengths:
 * decisive on its own: ``Auto-Submitted`` with any value but ``no`` (RFC 3834 §5),
   ``X-Autoreply`` / ``X-Autorespond`` / ``X-Autoresponder`` (common autoresponders),
   ``Precedence: auto_reply`` (RFC 3834 §3.1.8 describes ``Precedence`` as a convention),
-  ``X-Auto-Response-Type`` style markers, and an auto-reply subject ("Automatic reply:",
-  "Out of Office", "Abwesenheitsnotiz", "Réponse automatique", "自動返信", …);
+  and an auto-reply subject ("Automatic reply:", "Out of Office", "Abwesenheitsnotiz",
+  "Réponse automatique", "自動返信", …);
 * suggestive only: ``Precedence: bulk`` / ``junk`` (mailing lists and newsletters use them
-  too, so never alone and never with ``List-*`` headers), and out-of-office sentences in
-  the first lines of the text in the major languages. Two suggestive signals decide.
+  too, so never alone and never with ``List-*`` headers), a subject that starts like an
+  absence ("Vacation", "Urlaub", "Away until …": people write those too), and
+  out-of-office sentences in the first lines of the text in the major languages. Two
+  suggestive signals decide.
 
 Read receipts (RFC 8098 message disposition notifications: a
 ``message/disposition-notification`` part, or ``multipart/report;
@@ -47,15 +49,20 @@ _BULK = re.compile(r"^\s*(bulk|junk)\b", re.IGNORECASE)
 # cPanel, … in their shipped languages).
 _SUBJECT = re.compile(
     r"^\s*(auto(matic|matische?|matisk|maattinen|matik)?[ -]?(reply|response|antwort|svar"
-    r"|vastaus|antwoord)|auto:|autoreply|autorespon|auto-reply|out of (the )?office|ooo\b"
-    r"|abwesenheit|abwesend|réponse automatique|respuesta automática|risposta automatica"
+    r"|vastaus|antwoord)|auto:|autoreply|autorespon|auto-reply|out of (the )?office"
+    r"|abwesenheitsnotiz|réponse automatique|respuesta automática|risposta automatica"
     r"|resposta automática|odpowiedź automatyczna|automatická odpověď|автоматический ответ"
     r"|automatinis atsakymas|automātiskā atbilde|αυτόματη απάντηση|otomatik yanıt"
-    r"|自動返信|自动回复|自動回覆|부재중|absence|fuera de la oficina|vacation|on vacation"
-    r"|away from|i'?m away|i am away|congés|urlaub)"
+    r"|自動返信|自动回复|自動回覆|부재중)"
     r"|\b(out of (the )?office|abwesenheitsnotiz|auto(matic)? ?reply|autoreply|"
     r"réponse automatique|respuesta automática|risposta automatica|automatisch antwoord"
-    r"|vacation reply|away until)\b",
+    r"|vacation reply)\b",
+    re.IGNORECASE,
+)
+# Subjects people write too ("Vacation photos", "Urlaub?"): suggestive only.
+_SUBJECT_HINT = re.compile(
+    r"^\s*(ooo\b|absence|absent|abwesen|fuera de la oficina|vacation|on vacation|on leave"
+    r"|away from|away until|i'?m away|i am away|congés|urlaub|ferie|vakantie)",
     re.IGNORECASE,
 )
 _VACATION = re.compile(
@@ -131,6 +138,8 @@ def _auto_reply(parsed: ParsedMessage) -> Classification | None:
     if _SUBJECT.search(subject):
         decisive.append(Evidence(where="header:Subject", text=subject[:200]))
     suggestive: list[Evidence] = []
+    if not decisive and _SUBJECT_HINT.search(subject):
+        suggestive.append(Evidence(where="header:Subject", text=subject[:200]))
     precedence = parsed.header("Precedence")
     is_list = any(parsed.header(h) is not None for h in ("List-Id", "List-Unsubscribe"))
     if precedence is not None and _BULK.search(precedence) and not is_list:

@@ -80,3 +80,14 @@ def test_an_autoresponder_announcing_a_dead_mailbox_is_a_soft_bounce() -> None:
     assert verdict.bounce is not None
     assert (verdict.bounce.type, verdict.bounce.reason) == ("soft", "suspend")
     assert verdict.bounce.recipient == "old@corp.example"
+
+
+def test_a_persons_vacation_subject_alone_is_not_an_auto_reply() -> None:
+    assert autoreply.detect(parse(_msg("Subject: Vacation photos", "Look!"), NOW)) is None
+    # ... but with the words of an absence notice it is one.
+    verdict = autoreply.detect(
+        parse(_msg("Subject: Away until Monday", "I am out of the office until Monday."), NOW)
+    )
+    assert verdict is not None
+    assert verdict.auto_reply is not None
+    assert verdict.auto_reply.type == "vacation"
