@@ -119,18 +119,16 @@ def _parse(raw: bytes, tree: Callable[[bytes, list[str]], Entity] | None = None)
 
 def _tree(raw: bytes, defects: list[str]) -> Entity:
     """The entity tree: flanker (or, for large mail, our scanner), the stdlib, one entity."""
-    if len(raw) > FLANKER_MAX_BYTES:
-        try:
-            return scan(raw)
-        except Exception as exc:  # a bug in our scanner must not lose the message
-            defects.append(f"MIME structure unreadable ({type(exc).__name__}): stdlib parser used")
-    else:
+    if len(raw) <= FLANKER_MAX_BYTES:
         try:
             return _from_flanker(raw)
         except Exception as exc:  # flanker raises MimeError subclasses and worse on bad mail
-            defects.append(
-                f"MIME structure refused by flanker ({type(exc).__name__}): stdlib parser used"
-            )
+            # e.g. a boundary with "/" or "(" in it, which RFC 2046 allows.
+            defects.append(f"MIME structure refused by flanker ({type(exc).__name__}): rescanned")
+    try:
+        return scan(raw)
+    except Exception as exc:  # a bug in our scanner must not lose the message
+        defects.append(f"MIME structure unreadable ({type(exc).__name__}): stdlib parser used")
     try:
         return _from_stdlib(raw)
     except Exception as exc:  # the stdlib parser is lenient, but never trust a parser
@@ -171,7 +169,10 @@ def _stdlib_entity(message: email.message.Message, depth: int) -> Entity:
         f"{name}: {value}\n".encode("utf-8", "surrogateescape")
         for name, value in message.raw_items()
     )
-    entity = Entity(header_block=head, source=b"", start=0, end=0)
+    entity = Entity(header_block=head, source=b"", start=0, end=0, checked=True)
+    entity.notes = [
+        _STDLIB_DEFECTS.get(type(d).__name__, type(d).__name__) for d in message.defects
+    ]
     # get_payload() would decode 8-bit bodies with the declared charset and "replace";
     # the private _payload keeps the bytes (as surrogate escapes) for text.py to decode.
     payload = getattr(message, "_payload", None)
@@ -191,6 +192,18 @@ def _stdlib_entity(message: email.message.Message, depth: int) -> Entity:
         entity.source = payload.encode("utf-8", "surrogateescape")
         entity.end = len(entity.source)
     return entity
+
+
+_STDLIB_DEFECTS = {
+    "StartBoundaryNotFoundDefect": "multipart: boundary never found in the body",
+    "CloseBoundaryNotFoundDefect": "multipart: closing boundary missing",
+    "NoBoundaryInMultipartDefect": "multipart without a boundary parameter",
+    "MultipartInvariantViolationDefect": "multipart without parts: body read as text",
+    "FirstHeaderLineIsContinuationDefect": "header block starts with a continuation line",
+    "MissingHeaderBodySeparatorDefect": "header line without a field name: body starts there",
+    "InvalidBase64PaddingDefect": "broken base64 recovered",
+    "InvalidBase64CharactersDefect": "broken base64 recovered",
+}
 
 
 def _read_headers(block: bytes, defects: list[str]) -> _Headers:
@@ -286,8 +299,11 @@ def _walk(entity: Entity, headers: _Headers, state: _State, depth: int, in_body:
             state.defects.append(f"more than {MAX_PARTS} MIME parts: the rest ignored")
         return
     ctype = headers.content_type
+    if entity.checked:
+        state.defects.extend(entity.notes)
     if ctype.startswith("multipart/"):
-        _check_boundary(entity, headers, state.defects)
+        if not entity.checked:
+            _check_boundary(entity, headers, state.defects)
         if depth >= MAX_DEPTH:
             state.defects.append(f"MIME nesting deeper than {MAX_DEPTH}: inner parts ignored")
             return

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from urllib.parse import unquote_to_bytes
 
 from parsers.headers import MAX_HEADER_BYTES, parse_header_block, split_header_block
 
@@ -23,7 +24,7 @@ from parsers.headers import MAX_HEADER_BYTES, parse_header_block, split_header_b
 MAX_DEPTH = 20
 MAX_PARTS = 1000
 
-_BOUNDARY = re.compile(rb"""boundary\s*=\s*(?:"([^"]*)"|([^\s;"]+))""", re.IGNORECASE)
+_BOUNDARY = re.compile(rb"""boundary(\*)?\s*=\s*(?:"([^"]*)"|([^\s;"]+))""", re.IGNORECASE)
 _ENCLOSING = (b"message/rfc822", b"message/global")
 _IDENTITY = (b"", b"7bit", b"8bit", b"binary")
 
@@ -39,6 +40,10 @@ class Entity:
     children: list[Entity] = field(default_factory=list)
     enclosed: Entity | None = None
     truncated: bool = False  # children left out: MAX_PARTS reached
+    # Set by a builder that checked the delimiters itself (the stdlib parser): its
+    # findings, and no byte range to check them again.
+    checked: bool = False
+    notes: list[str] = field(default_factory=list)
 
     def body(self) -> bytes:
         return self.source[self.start : self.end]
@@ -89,8 +94,7 @@ def _entity_until(
     main = ctype.split(b";", 1)[0].strip().lower()
     resume = end
     if main.startswith(b"multipart/"):
-        match = _BOUNDARY.search(ctype)
-        boundary = (match.group(1) or match.group(2)) if match else None
+        boundary = _boundary(ctype)
         if boundary:
             resume = _children(raw, entity, boundary, depth, budget)
             if boundary == outer:
@@ -99,6 +103,17 @@ def _entity_until(
     elif main in _ENCLOSING and cte in _IDENTITY and body_start < end:
         entity.enclosed = _entity(raw, body_start, end, depth + 1, budget)
     return entity, end
+
+
+def _boundary(value: bytes) -> bytes | None:
+    """The boundary parameter, also in RFC 2231 form (``boundary*=us-ascii''abc``)."""
+    match = _BOUNDARY.search(value)
+    if match is None:
+        return None
+    boundary = match.group(2) or match.group(3)
+    if match.group(1) and boundary.count(b"'") >= 2:
+        boundary = unquote_to_bytes(boundary.split(b"'", 2)[2])
+    return boundary or None
 
 
 def _children(raw: bytes, entity: Entity, boundary: bytes, depth: int, budget: list[int]) -> int:
@@ -148,8 +163,7 @@ def _nested_same_boundary(
 ) -> int | None:
     window = raw[start : min(end, start + MAX_HEADER_BYTES + 4096)]
     head, _ = split_header_block(window)
-    match = _BOUNDARY.search(head)
-    if match is None or (match.group(1) or match.group(2)) != boundary:
+    if _boundary(head) != boundary:
         return None
     if b"multipart/" not in head.lower():
         return None

@@ -3,7 +3,8 @@
 One parametrized test, the path below ``fixtures/`` as test id. The sidecar holds the
 *expected subset* of what the message turns into; keys not in it are not checked:
 
-* any key of ``parse(...).to_dict()`` ("subject", "text", "attachments", …): dicts are
+* any key of ``parse(...).to_dict()`` ("subject", "text", "attachments", …) or
+  ``content_type``, ``content_params``, ``sender``: dicts are
   compared on the keys the sidecar gives, lists element by element with equal length,
   everything else by equality;
 * ``"<key>__contains"``: a string or list of strings that must all occur in that field;
@@ -86,6 +87,10 @@ def test_golden(eml: Path) -> None:
     )
     parsed = parse(eml.read_bytes(), received_at)
     actual = parsed.to_dict()
+    # Fields of ParsedMessage that the event does not carry, checkable all the same.
+    actual["content_type"] = parsed.content_type
+    actual["content_params"] = [list(kv) for kv in parsed.content_params]
+    actual["sender"] = parsed.sender.to_dict() if parsed.sender else None
     errors: list[str] = []
     for key, value in expected.items():
         if key in _SPECIAL:
