@@ -13,6 +13,8 @@ Deadlines (configurable per route through ``Hints.deadlines_days``):
 * CCPA/CPRA, Cal. Civ. Code § 1798.130(a)(2)(A): 45 calendar days.
 * LGPD, Art. 19 II: 15 days for the full declaration.
 * KVKK (Turkey, Law No. 6698), Art. 13(2): 30 days.
+* The German churches' own laws (GDPR Art. 91): KDG § 14(3) one month, DSG-EKD § 16(3)
+  three months.
 
 A request whose law cannot be told gets the GDPR clock (inbound's users answer to it
 first) but no ``law``. Pure functions only: no clock, no I/O.
@@ -32,11 +34,18 @@ CCPA = "CCPA"
 CPRA = "CPRA"
 LGPD = "LGPD"
 KVKK = "KVKK"
+KDG = "KDG"  # Catholic Church in Germany: Gesetz über den Kirchlichen Datenschutz
+DSG_EKD = "DSG-EKD"  # Protestant Church in Germany: EKD-Datenschutzgesetz
 
-# Days per law when the route configures none; None means "one calendar month".
-DEFAULT_DEADLINE_DAYS: dict[str, int | None] = {
-    GDPR: None,  # GDPR Art. 12(3): one month
-    UK_GDPR: None,  # UK GDPR Art. 12(3): one month
+# Calendar months per law when the route configures no number of days.
+DEFAULT_DEADLINE_MONTHS: dict[str, int] = {
+    GDPR: 1,  # GDPR Art. 12(3): one month
+    UK_GDPR: 1,  # UK GDPR Art. 12(3): one month
+    KDG: 1,  # KDG § 14 Abs. 3 S. 1: one month (GDPR Art. 91 lets churches keep own rules)
+    DSG_EKD: 3,  # DSG-EKD § 16 Abs. 3 S. 1: three months
+}
+# Days per law when the route configures none.
+DEFAULT_DEADLINE_DAYS: dict[str, int] = {
     CCPA: 45,  # Cal. Civ. Code § 1798.130(a)(2)(A)
     CPRA: 45,  # same section, as amended by the CPRA
     LGPD: 15,  # LGPD Art. 19 II
@@ -147,10 +156,11 @@ def article_for(request_type: RequestType, law: str | None) -> str | None:
     return ARTICLES.get(law, {}).get(request_type)
 
 
-def add_month(moment: datetime) -> datetime:
-    """The same day next month, or that month's last day (Reg. 1182/71 Art. 3(2)(c))."""
-    year = moment.year + (1 if moment.month == 12 else 0)
-    month = 1 if moment.month == 12 else moment.month + 1
+def add_months(moment: datetime, months: int = 1) -> datetime:
+    """The same day ``months`` later, or that month's last day (Reg. 1182/71 Art. 3(2)(c))."""
+    index = moment.month - 1 + months
+    year = moment.year + index // 12
+    month = index % 12 + 1
     day = min(moment.day, calendar.monthrange(year, month)[1])
     return moment.replace(year=year, month=month, day=day)
 
@@ -166,7 +176,11 @@ def due_by(
     configured = dict(deadlines_days or ())
     dues: list[datetime] = []
     for law in laws or [None]:
-        key = law or GDPR
+        known = (configured, DEFAULT_DEADLINE_DAYS, DEFAULT_DEADLINE_MONTHS)
+        key = law if law is not None and any(law in table for table in known) else GDPR
         days = configured.get(key, DEFAULT_DEADLINE_DAYS.get(key))
-        dues.append(add_month(received_at) if days is None else received_at + timedelta(days=days))
+        if days is not None:
+            dues.append(received_at + timedelta(days=days))
+        else:
+            dues.append(add_months(received_at, DEFAULT_DEADLINE_MONTHS.get(key, 1)))
     return min(dues)

@@ -15,6 +15,7 @@ than the detector.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -22,7 +23,7 @@ from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
 # Detection cost grows with the text; the first characters tell the language as well as
 # the whole letter does, and keep classification within its 1 ms budget.
-SAMPLE_CHARS = 400
+SAMPLE_CHARS = 250
 
 # lingua language -> the code inbound reports (ISO 639-1, as lingua names them).
 _SUPPORTED: dict[Language, str] = {
@@ -60,6 +61,16 @@ _SUPPORTED: dict[Language, str] = {
 }
 
 _MALTESE_LETTERS = frozenset("ħĦġĠċĊ")
+# Scripts other than Latin, and the supported languages written in them. A letter in a
+# mostly-Latin text ("Заявка за данни access ... (GDPR)") still brings their lexicons in.
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_SCRIPTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (re.compile(r"[\u0400-\u04ff]"), ("ru", "uk", "bg")),
+    (re.compile(r"[\u0370-\u03ff\u1f00-\u1fff]"), ("el",)),
+    (re.compile(r"[\u3040-\u30ff\u31f0-\u31ff]"), ("ja",)),  # kana: Japanese only
+    (re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]"), ("zh", "ja")),
+)
+_SCRIPT_WINDOW = 1000  # characters counted to tell which scripts a text uses
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,7 +79,12 @@ class Guess:
 
     language: str | None  # ISO 639-1 code, None for text without letters
     confidence: float  # lingua's relative confidence of ``language``, 0..1
-    candidates: tuple[str, ...]  # ``language`` first, then plausible runners-up
+    ranked: tuple[tuple[str, float], ...]  # (code, confidence), ``language`` first
+    scripts: tuple[str, ...] = ()  # languages of the non-Latin scripts the text uses
+
+    def candidates(self, *, top: int, min_share: float) -> list[str]:
+        """The first ``top`` languages, and of those only the ones above ``min_share``."""
+        return [c for i, (c, v) in enumerate(self.ranked[:top]) if i == 0 or v >= min_share]
 
 
 @cache
@@ -86,25 +102,31 @@ def warm_up() -> None:
     _detector().detect_language_of("warm up")
 
 
-def detect(text: str, *, min_share: float = 0.05, max_candidates: int = 3) -> Guess:
+def detect(text: str, *, keep: int = 6) -> Guess:
     """Guess the language of ``text`` (only its first ``SAMPLE_CHARS`` are read)."""
-    sample = text[:SAMPLE_CHARS]
+    window = text[:_SCRIPT_WINDOW]
+    latin = len(_LATIN.findall(window))
+    scripts: list[str] = []
+    sample = window[:SAMPLE_CHARS]
+    for pattern, codes in _SCRIPTS:
+        letters = len(pattern.findall(window))
+        if letters:
+            scripts.extend(c for c in codes if c not in scripts)
+            if letters > latin:  # read the main script alone: names and URLs mislead
+                sample = _LATIN.sub("", window)[:SAMPLE_CHARS]
     if not any(ch.isalpha() for ch in sample):
-        return Guess(language=None, confidence=0.0, candidates=())
+        return Guess(language=None, confidence=0.0, ranked=(), scripts=tuple(scripts))
     if any(ch in _MALTESE_LETTERS for ch in sample):
-        return Guess(language="mt", confidence=0.9, candidates=("mt", "en", "it"))
-    values = _detector().compute_language_confidence_values(sample)
-    ranked = [
-        (_SUPPORTED[v.language], v.value)
-        for v in values[:max_candidates]
-        if v.value >= min_share or v is values[0]
-    ]
+        return Guess(language="mt", confidence=0.9, ranked=(("mt", 0.9), ("en", 0.1)))
+    values = _detector().compute_language_confidence_values(sample)[:keep]
+    ranked = tuple((_SUPPORTED[v.language], v.value) for v in values)
     if not ranked:
-        return Guess(language=None, confidence=0.0, candidates=())
+        return Guess(language=None, confidence=0.0, ranked=(), scripts=tuple(scripts))
     return Guess(
         language=ranked[0][0],
         confidence=round(ranked[0][1], 3),
-        candidates=tuple(code for code, _ in ranked),
+        ranked=ranked,
+        scripts=tuple(scripts),
     )
 
 

@@ -51,19 +51,25 @@ REMINDER = "reminder"
 ESCALATION = "escalation"
 MENTION = "mention"
 LAW = "law"
+CONTEXT = "context"
 CATEGORIES: frozenset[str] = frozenset({t.value for t in RequestType}) | {
     REMINDER,
     ESCALATION,
     MENTION,
     LAW,
+    CONTEXT,
 }
 # Reported language -> lexicon file: Bokmål and Nynorsk share one Norwegian list.
 _LEXICON_OF = {"nb": "no", "nn": "no"}
 _EVIDENCE_MAX = 400  # characters of one evidence sentence around its match
 _EVIDENCE_ITEMS = 8
-# Below this many characters language guesses are unreliable ("Odjava", "Usuńcie moje
-# konto.") and matching every lexicon is cheap: read them all.
+# Below this many characters language guesses are unreliable ("Usuńcie moje konto." reads
+# as Turkish, Spanish, Slovak, Czech, then Polish): read the lexicons of the first six
+# guesses. Longer texts: the first three, when lingua gives them at least 5 %.
 _SHORT_TEXT = 200
+_SHORT_CANDIDATES = 6
+_LONG_CANDIDATES = 3
+_MIN_SHARE = 0.05
 
 # Confidence of a decision, by what it rests on (heuristic, documented in the report).
 _CONF_ADDRESS = 0.99  # sent to the route's unsubscribe address
@@ -218,6 +224,7 @@ class _Found:
     reminder: list[tuple[int, int]] = field(default_factory=list)
     escalation: list[tuple[int, int]] = field(default_factory=list)
     cited: dict[RequestType, str] = field(default_factory=dict)
+    context: bool = False  # words of data protection ("personal data", "Datenschutz")
 
     def add(self, kind: RequestType, pos: int, span: tuple[int, int], cited: bool) -> None:
         old = self.requests.get(kind)
@@ -249,6 +256,8 @@ def _read(text: str, lexicons: list[Lexicon]) -> _Found:
             found.reminder.append(span)
         elif hit.category == ESCALATION:
             found.escalation.append(span)
+        elif hit.category == CONTEXT:
+            found.context = True
         elif hit.category in RequestType.__members__.values():
             found.add(RequestType(hit.category), hit.start, span, cited=False)
     asks = bool(found.requests or found.reminder or found.escalation)
@@ -272,11 +281,23 @@ def _evidence(text: str, span: tuple[int, int], pos: int) -> Evidence:
     return Evidence(where="stripped_text", text=text[start:end], start=start, end=end)
 
 
+@cache
+def _unsubscribe_words() -> frozenset[str]:
+    """Every language's one-word unsubscribes: a set lookup, no need to know the language."""
+    words: set[str] = set()
+    for code in lexicon_codes():
+        lex = load(code)
+        if lex is not None:
+            words |= lex.unsubscribe_subjects
+    return frozenset(words)
+
+
 def _lexicons(guess: language.Guess, length: int) -> list[Lexicon]:
     if length < _SHORT_TEXT:
-        codes = list(lexicon_codes())
+        picked = guess.candidates(top=_SHORT_CANDIDATES, min_share=0.0)
     else:
-        codes = [_LEXICON_OF.get(c, c) for c in guess.candidates] + ["en"]
+        picked = guess.candidates(top=_LONG_CANDIDATES, min_share=_MIN_SHARE)
+    codes = [_LEXICON_OF.get(c, c) for c in picked] + list(guess.scripts) + ["en"]
     out: list[Lexicon] = []
     for code in dict.fromkeys(codes):
         lex = load(code)
@@ -307,7 +328,7 @@ def detect(
         evidence.append(address.evidence)
         confidence = _CONF_ADDRESS
     bare_subject = unsubscribe.bare(subject)
-    if any(bare_subject in lex.unsubscribe_subjects for lex in lexicons):
+    if bare_subject in _unsubscribe_words():
         order.setdefault(RequestType.UNSUBSCRIBE, -2)
         evidence.append(Evidence(where="header:Subject", text=subject))
         confidence = max(confidence, _CONF_SUBJECT)
@@ -317,7 +338,7 @@ def detect(
         evidence.append(Evidence(where="header:Subject", text=subject))
         confidence = max(confidence, _CONF_SUBJECT)
     bare_body = unsubscribe.bare(text)
-    if bare_body and any(bare_body in lex.unsubscribe_subjects for lex in lexicons):
+    if bare_body and bare_body in _unsubscribe_words():
         body.add(RequestType.UNSUBSCRIBE, 0, sentence_spans(text)[0], cited=False)
     for kind, (pos, start, end, _) in sorted(body.requests.items(), key=lambda kv: kv[1][0]):
         order.setdefault(kind, pos)
@@ -330,7 +351,7 @@ def detect(
     reminder = bool(body.reminder or head.reminder or body.escalation or head.escalation)
     escalation = bool(body.escalation or head.escalation)
     dsr_kinds = [k for k in order if k is not RequestType.UNSUBSCRIBE]
-    if reminder and not dsr_kinds and (laws or escalation):
+    if reminder and not dsr_kinds and (laws or escalation or body.context or head.context):
         # A follow-up that does not say which right: access is by far the most asked for;
         # the evidence shows the person what the message actually says.
         order[RequestType.ACCESS] = min(s for s, _ in body.reminder + body.escalation or [(0, 0)])
