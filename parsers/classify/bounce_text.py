@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from parsers.classify._status import ENHANCED_STATUS
 from parsers.model import ParsedMessage
 
 # Local parts and display names bounce notices come from (RFC 5321 §4.5.1 postmaster;
@@ -87,6 +88,11 @@ _ADDRESS = re.compile(
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+|[A-Za-z0-9!#$%&'*+=?^_`{|}~.\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+)"
 )
+_RETURNED_TYPES = frozenset({"message/rfc822", "text/rfc822-headers", "message/rfc822-headers"})
+# A line that starts with a 4xx/5xx reply, or quotes one after "said:" / "error:".
+_REPLY_LINE = re.compile(
+    r"(^|\n)\s*[45]\d\d[ -]|(said|error|returned|reason):?\s*[45]\d\d\b", re.IGNORECASE
+)
 _URL = re.compile(r"(https?|ftp)://\S+", re.IGNORECASE)
 # Addresses standing after these words are senders, not failed recipients.
 _SENDER_CONTEXT = re.compile(
@@ -112,6 +118,7 @@ class Signals:
     report: str | None
     failed_header: str | None  # X-Failed-Recipients (Exim)
     null_sender: str | None  # Return-Path: <> (RFC 5321 §4.5.5: notifications use it)
+    machinery: str | None  # an SMTP reply/status code, a returned message, Auto-Submitted
     report_type: str | None  # multipart/report; report-type=delivery-status (RFC 3462)
 
 
@@ -162,7 +169,9 @@ def signals(parsed: ParsedMessage, report: str) -> Signals:
     if parsed.from_ is not None:
         from_text = parsed.from_.address or parsed.from_.name
     sender = None
-    for candidate in (from_text, parsed.from_.name if parsed.from_ else ""):
+    # The raw header too: "From: MAILER-DAEMON <>" parses to no address at all.
+    raw_from = parsed.header("From") or ""
+    for candidate in (from_text, parsed.from_.name if parsed.from_ else "", raw_from):
         if candidate and _SENDER.search(candidate):
             sender = candidate
             break
@@ -172,7 +181,16 @@ def signals(parsed: ParsedMessage, report: str) -> Signals:
     failed = parsed.header("X-Failed-Recipients")
     return_path = (parsed.header("Return-Path") or "").strip()
     report_type = dict(parsed.content_params).get("report-type", "").lower()
+    machinery = None
+    code = ENHANCED_STATUS.search(head) or _REPLY_LINE.search(head)
+    if code is not None:
+        machinery = line_of(head, code.start())
+    elif any(p.content_type in _RETURNED_TYPES for p in parsed.parts):
+        machinery = "returned message attached"
+    elif parsed.header("Auto-Submitted"):
+        machinery = f"Auto-Submitted: {parsed.header('Auto-Submitted')}"
     return Signals(
+        machinery=machinery,
         null_sender=return_path
         if return_path in ("<>", "") and parsed.header("Return-Path") is not None
         else None,
@@ -188,13 +206,20 @@ def signals(parsed: ParsedMessage, report: str) -> Signals:
 
 
 def looks_like_bounce(sig: Signals) -> bool:
-    """Two of: a bounce-like sender, subject, null sender, report phrase; or a DSN's type."""
+    """Two of: a bounce-like sender, subject, null sender, report phrase; or a DSN's type.
+
+    Without a mailer-daemon-like sender, the words must come with mail machinery (a reply
+    or status code, the returned message, Auto-Submitted): a parcel service's "Delivery
+    failed: your parcel could not be delivered" is not a bounce.
+    """
     if sig.failed_header or sig.report_type:
         return True
-    if sig.sender is not None and sig.subject is not None:
-        return True
-    return sig.report is not None and (
-        sig.sender is not None or sig.subject is not None or sig.null_sender is not None
+    if sig.sender is not None:
+        return sig.subject is not None or sig.report is not None
+    return (
+        sig.report is not None
+        and (sig.subject is not None or sig.null_sender is not None)
+        and sig.machinery is not None
     )
 
 
