@@ -37,13 +37,13 @@ from parsers.headers import (
     split_header_block,
 )
 from parsers.model import Address, Attachment, ParsedMessage, Part
-from parsers.reply import split_reply
+from parsers.reply import split_html, split_reply
 from parsers.structure import MAX_DEPTH, MAX_PARTS, Entity, scan
 from parsers.text import (
+    MAX_HTML_CONVERT,
     decode_base64,
     decode_bytes,
     decode_quoted_printable,
-    html_to_text,
 )
 
 with warnings.catch_warnings():
@@ -463,17 +463,20 @@ def _build(top: _Headers, state: _State) -> ParsedMessage:
     refs = message_ids(" ".join(v for k, v in top.decoded if k.lower() == "references"))
 
     html = "\n".join(state.htmls) if state.htmls else None
+    signature: str | None
     if state.texts:
         # Several inline text parts (text, image, more text): one after the other.
         text = "".join(t if t.endswith("\n") else t + "\n" for t in state.texts[:-1])
         text += state.texts[-1]
+        stripped, signature = split_reply(text)
     elif html is not None:
-        text = html_to_text(html)
+        # Without a text part the HTML is read, its quote containers marked (reply.py).
+        if len(html) > MAX_HTML_CONVERT:
+            defects.append(f"HTML over {MAX_HTML_CONVERT} bytes: converted without layout")
+        text, stripped, signature = split_html(html)
     else:
-        text = ""
+        text, stripped, signature = "", "", None
     attachments = _mark_inline(state.attachments, html)
-    # Without a text part the HTML is read for the reply: its quote containers are marked.
-    stripped, signature = split_reply(text if state.texts else "", html)
     return ParsedMessage(
         message_id=mid[0] if mid else None,
         in_reply_to=irt[0] if irt else None,

@@ -121,26 +121,29 @@ _HTML_QUOTE = re.compile(
 )
 
 
-def split_reply(text: str, html: str | None = None) -> tuple[str, str | None]:
-    """``(stripped_text, signature)``: from ``text``, or from ``html`` when there is no text.
-
-    Both are whitespace-trimmed; signature is None when none was found.
-    """
+def split_reply(text: str) -> tuple[str, str | None]:
+    """``(stripped_text, signature)`` of a plain-text body; both whitespace-trimmed."""
     try:
-        if not text.strip() and html:
-            return _split_text(_marked_html_text(html))
         return _split_text(text)
     except RecursionError:  # a pathological regex backtrack is not a reason to fail
         return text.strip(), None
 
 
-def _marked_html_text(html: str) -> str:
-    match = _HTML_QUOTE.search(html)
-    if match is None:
-        return html_to_text(html)
-    marked = html[: match.start()] + f"<p>{_MARK}</p>" + html[match.start() :]
-    converted = html_to_text(marked)
-    return converted.split(_MARK, 1)[0]
+def split_html(html: str) -> tuple[str, str, str | None]:
+    """``(text, stripped_text, signature)`` of an HTML-only message, converted once."""
+    try:
+        match = _HTML_QUOTE.search(html)
+        if match is None:
+            text = html_to_text(html)
+            return (text, *_split_text(text))
+        marked = html[: match.start()] + f"<p>{_MARK}</p>" + html[match.start() :]
+        converted = html_to_text(marked)
+        before, _, after = converted.partition(_MARK)
+        text = (before.rstrip() + "\n\n" + after.lstrip()).strip() + "\n"
+        return (text, *_split_text(before))
+    except RecursionError:  # a pathological regex backtrack is not a reason to fail
+        text = html_to_text(html)
+        return text, text.strip(), None
 
 
 def _split_text(text: str) -> tuple[str, str | None]:

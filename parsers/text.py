@@ -401,12 +401,28 @@ def _link(match: re.Match[str]) -> str:
     return f"{label} ({bare})"
 
 
+# html2text converts about 1 MB/s; above this size a regex pass keeps a hostile or
+# giant HTML body from costing seconds (Gmail clips messages at 102 KB anyway).
+MAX_HTML_CONVERT = 1024 * 1024
+
+_DROP_BLOCKS = re.compile(r"<(style|script|head|title)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_BREAKS = re.compile(r"<(?:br|/p|/div|/tr|/li|/h[1-6]|hr)\b[^>]*>", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]*>")
+
+
 def html_to_text(html: str) -> str:
     """Readable plain text for an HTML body: paragraphs, lists, links as "text (url)".
 
     html2text writes Markdown; its link and escape syntax is turned back into plain
-    text, layout tables become paragraphs, and blank-looking lines are blank.
+    text, layout tables become paragraphs, and blank-looking lines are blank. Bodies
+    over ``MAX_HTML_CONVERT`` get a plain tag-stripping pass instead.
     """
+    if len(html) > MAX_HTML_CONVERT:
+        import html as html_lib
+
+        text = _TAG.sub("", _BREAKS.sub("\n", _DROP_BLOCKS.sub("", html)))
+        text = _TRAILING_SPACE.sub("", _BLANKISH.sub("", html_lib.unescape(text)))
+        return _valid(re.sub(r"\n{3,}", "\n\n", text).strip() + "\n")
     import html2text  # lazily: only HTML-only mail needs it
 
     converter = html2text.HTML2Text(bodywidth=0)
