@@ -116,7 +116,7 @@ _HTML_QUOTE = re.compile(
     r"|type\s*=\s*[\"']?cite"
     r"|style\s*=\s*[\"'][^\"']*border-top:\s*solid\s*#(?:B5C4DF|E1E1E1)"
     r")"
-    r"|<hr\b[^>]*id\s*=\s*[\"']?(?:stopSpelling|zwchr)",
+    r"|<hr\b[^>]*id\s*=\s*[\"']?(?:stopSpelling|zwchr|reply-divider|replyDivider)",
     re.IGNORECASE,
 )
 

@@ -110,6 +110,10 @@ def decode_bytes(data: bytes, charset: str | None) -> tuple[str, list[str]]:
             defects.append(f"bytes invalid in declared charset {charset}: charset detected")
     else:
         if data.isascii():
+            if b"\x1b$" in data or b"\x1b(" in data:  # RFC 1468 escapes: ISO-2022-JP
+                detected = detect_codec(data)
+                if detected is not None:
+                    return _valid(data.decode(detected)), [f"undeclared {detected}: decoded"]
             return _valid(data.decode("ascii")), []
         try:
             return _valid(data.decode("utf-8")), (
@@ -177,8 +181,6 @@ def detect_codec(data: bytes) -> str | None:
             except UnicodeDecodeError:
                 continue
             return codec
-    if b"+" in sample and sample.isascii():
-        return "utf-7"
     candidates = list(_CANDIDATES)
     suggested, coherent = _normalizer_guess(sample)
     if suggested is not None and suggested not in candidates:
