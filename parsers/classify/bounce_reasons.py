@@ -215,7 +215,6 @@ TEXT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"invalid .{0,20}userid",
             r"no valid recipients",
             r"not our user",
-            r"recipient address rejected",
             r"не существует",
             r"нет такого",
         ),
@@ -427,6 +426,13 @@ TEXT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+# Last resort: Postfix's bare "Recipient address rejected" (no reason after the colon)
+# means the address; with a reason ("…: Spam detected") the rules above win.
+FALLBACK_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("userunknown", (r"recipient address rejected",)),
+)
+
+
 def _compile(phrase: str) -> re.Pattern[str]:
     # " ?" is an optional space, " " any run of whitespace (diagnostics are re-wrapped).
     spaced = phrase.replace(" ?", "\0").replace(" ", r"\s+").replace("\0", r"\s*")
@@ -434,7 +440,7 @@ def _compile(phrase: str) -> re.Pattern[str]:
 
 
 _COMPILED: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
-    (reason, tuple(_compile(p) for p in phrases)) for reason, phrases in TEXT_RULES
+    (reason, tuple(_compile(p) for p in phrases)) for reason, phrases in TEXT_RULES + FALLBACK_RULES
 )
 
 

@@ -65,7 +65,7 @@ _REPORT_PHRASES = re.compile(
 # Lines where the copy of the original message (or its headers) starts.
 _ORIGINAL_MARKER = re.compile(
     r"^\s*[-=*_ ]*("
-    r"original message|this is a copy of|below this line is a copy|copy of the message"
+    r"original (message|mail)|this is a copy of|below this line is a copy|copy of the message"
     r"|returned message|original message follows|message headers follow|original message headers"
     r"|below is a copy of the original message|unsent message below|unsent message follows"
     r"|headers of the original|original headers|message text follows|the message you sent"
@@ -79,7 +79,7 @@ _ORIGINAL_MARKER = re.compile(
 # (Trace and signature fields: a summary of the original, "Subject: … Date: …", is no copy.)
 _HEADER_START = re.compile(
     r"^(Received|Return-Path|DKIM-Signature|ARC-Seal|X-Received|Delivered-To"
-    r"|Authentication-Results|X-Originating-IP):\s",
+    r"|Authentication-Results|X-Originating-IP):\s?\S",
     re.IGNORECASE,
 )
 _HEADER_LINE = re.compile(r"^[!-9;-~]+:\s")

@@ -6,6 +6,7 @@ import pytest
 
 from parsers.classify._status import REASON_STATUS_DETAIL, STATUS_REASON, parse_status
 from parsers.classify.bounce_reasons import (
+    FALLBACK_RULES,
     HARD_REASONS,
     REASONS,
     TEXT_RULES,
@@ -15,7 +16,7 @@ from parsers.classify.bounce_reasons import (
 
 
 def test_every_reason_used_anywhere_is_documented() -> None:
-    used = {reason for reason, _ in TEXT_RULES}
+    used = {reason for reason, _ in TEXT_RULES + FALLBACK_RULES}
     used |= set(STATUS_REASON.values()) | set(REASON_STATUS_DETAIL) | set(HARD_REASONS)
     assert used <= set(REASONS), used - set(REASONS)
 
@@ -80,3 +81,17 @@ def test_context_is_read_only_when_diagnostic_and_status_say_nothing() -> None:
 )
 def test_hard_or_soft(reason: str, klass: int, delayed: bool, expected: str) -> None:
     assert hard_or_soft(reason, klass, delayed) == expected
+
+
+def test_a_reason_after_recipient_address_rejected_wins() -> None:
+    assert decide_reason("550 Recipient address rejected: Spam detected", None)[0] == (
+        "spamdetected"
+    )
+    assert decide_reason("550 <a@b.example>: Recipient address rejected.", None)[0] == (
+        "userunknown"
+    )
+
+
+def test_optional_space_in_a_phrase_is_optional() -> None:
+    assert decide_reason("Sorry, your address has been blacklisted", None)[0] == "blocked"
+    assert decide_reason("user is overquota", None)[0] == "mailboxfull"
