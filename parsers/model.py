@@ -257,9 +257,11 @@ class AutoReply:
     """A machine's answer (RFC 3834) or a read receipt (RFC 8098)."""
 
     type: str  # vacation, autoresponder, auto_generated, read_receipt (classify/autoreply.py)
+    # The message answered: MDN Original-Message-ID (RFC 8098 §3.2.5), else In-Reply-To.
+    original_message_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type}
+        return {"type": self.type, "original_message_id": self.original_message_id}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -125,9 +125,15 @@ def _read_receipt(parsed: ParsedMessage) -> Classification | None:
         where = f"part:{part.content_type}"
         disposition = re.search(r"^Disposition:\s*(.+)$", part.text or "", re.M | re.I)
         text = f"Disposition: {disposition[1].strip()}" if disposition else part.content_type
+    original = None
+    if part is not None:
+        found = re.search(r"^Original-Message-ID:\s*<?([^<>\s]+)>?", part.text or "", re.M | re.I)
+        original = found[1] if found else None
     return Classification(
         kind=Kind.AUTO_REPLY,
-        auto_reply=AutoReply(type="read_receipt"),
+        auto_reply=AutoReply(
+            type="read_receipt", original_message_id=original or parsed.in_reply_to
+        ),
         evidence=(Evidence(where=where, text=text[:200]),),
     )
 
@@ -159,5 +165,7 @@ def _auto_reply(parsed: ParsedMessage) -> Classification | None:
     else:
         kind = "autoresponder"
     return Classification(
-        kind=Kind.AUTO_REPLY, auto_reply=AutoReply(type=kind), evidence=tuple(evidence)
+        kind=Kind.AUTO_REPLY,
+        auto_reply=AutoReply(type=kind, original_message_id=parsed.in_reply_to),
+        evidence=tuple(evidence),
     )
