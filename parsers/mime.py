@@ -220,7 +220,9 @@ def _read_headers(block: bytes, defects: list[str]) -> _Headers:
     content_type = "text/plain"
     params: list[tuple[str, str]] = []
     if ctype_raw is not None:
-        probe["Content-Type"] = ctype_raw.decode("utf-8", "replace")
+        # latin-1 carries raw 8-bit parameter bytes through the stdlib's parameter
+        # parser unchanged (one character per byte); _param_text decodes them.
+        probe["Content-Type"] = ctype_raw.decode("latin-1")
         main_value = ctype_raw.split(b";", 1)[0].strip().lower().decode("ascii", "replace")
         if re.fullmatch(r"[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+", main_value):
             content_type = main_value
@@ -231,7 +233,7 @@ def _read_headers(block: bytes, defects: list[str]) -> _Headers:
     disposition: str | None = None
     filename: str | None = None
     if disp_raw is not None:
-        probe["Content-Disposition"] = disp_raw.decode("utf-8", "replace")
+        probe["Content-Disposition"] = disp_raw.decode("latin-1")
         disposition = disp_raw.split(b";", 1)[0].strip().lower().decode("ascii", "replace")
         for key, param in (probe.get_params(header="content-disposition") or [])[1:]:
             if key.lower() == "filename":
@@ -256,15 +258,16 @@ def _param_text(value: str | tuple[str, str, str], defects: list[str]) -> str:
         decoded, d = decode_bytes(text.encode("latin-1", "replace"), charset or "utf-8")
         defects.extend(f"RFC 2231 parameter: {x}" for x in d)
         return decoded
-    text = email.utils.unquote(value)
-    if "=?" in text:
-        decoded_text, d = decode_header_value(text.encode("utf-8", "surrogateescape"))
+    data = email.utils.unquote(value).encode("latin-1", "replace")
+    if b"=?" in data:
+        decoded_text, d = decode_header_value(data)
         defects.extend(d)
         return decoded_text
-    if any("\udc80" <= ch <= "\udcff" for ch in text):
-        decoded_text, d = decode_bytes(text.encode("utf-8", "surrogateescape"), None)
+    if not data.isascii():
+        decoded_text, d = decode_bytes(data, None)  # UTF-8 (RFC 6532) first, else detected
+        defects.extend(f"raw 8-bit parameter: {x}" for x in d)
         return decoded_text
-    return text
+    return data.decode("ascii")
 
 
 def _first(raw: list[tuple[str, bytes]], name: str) -> bytes | None:

@@ -274,7 +274,10 @@ def plausibility(text: str, codec: str = "") -> float:
         if word.isascii():
             continue
         letters = [ch for ch in word if ch.isalpha()]
-        scripts = {_script(ch) for ch in letters}
+        # ASCII letters beside CJK ("使用Python") are normal; beside Cyrillic they are not.
+        scripts = {_script(ch) for ch in letters if not ch.isascii()}
+        if not scripts <= {"CJK", "HANGUL"}:
+            scripts |= {"LATIN"} if any(ch.isascii() for ch in letters) else set()
         non_ascii_letters = sum(1 for ch in letters if not ch.isascii())
         for index, ch in enumerate(word):
             if ch.isascii():
@@ -301,7 +304,7 @@ def plausibility(text: str, codec: str = "") -> float:
                 score -= 1.0 if letters else 0.0
         if len(scripts) > 1:
             score -= 2.0 * len(word)
-        latin = scripts == {"LATIN"}
+        latin = scripts <= {"LATIN"}
         if latin and len(letters) >= 3 and non_ascii_letters * 2 > len(letters):
             score -= 1.0 * non_ascii_letters  # Latin words are mostly ASCII letters
     if codec in _JAPANESE and ideographs >= 6 and not kana:
