@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import unquote_to_bytes
 
 from parsers.headers import MAX_HEADER_BYTES, parse_header_block, split_header_block
 
@@ -25,6 +24,7 @@ MAX_DEPTH = 20
 MAX_PARTS = 1000
 
 _BOUNDARY = re.compile(rb"""boundary(\*)?\s*=\s*(?:"([^"]*)"|([^\s;"]+))""", re.IGNORECASE)
+_PERCENT = re.compile(rb"%([0-9A-Fa-f]{2})")  # RFC 2231 §4 %-encoding
 _ENCLOSING = (b"message/rfc822", b"message/global")
 _IDENTITY = (b"", b"7bit", b"8bit", b"binary")
 
@@ -112,7 +112,7 @@ def _boundary(value: bytes) -> bytes | None:
         return None
     boundary = match.group(2) or match.group(3)
     if match.group(1) and boundary.count(b"'") >= 2:
-        boundary = unquote_to_bytes(boundary.split(b"'", 2)[2])
+        boundary = _PERCENT.sub(lambda m: bytes((int(m.group(1), 16),)), boundary.split(b"'", 2)[2])
     return boundary or None
 
 
