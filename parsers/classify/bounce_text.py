@@ -88,6 +88,10 @@ _ADDRESS = re.compile(
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+|[A-Za-z0-9!#$%&'*+=?^_`{|}~.\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+)"
 )
+# Reply and forward prefixes of mail clients (en, de, fr, es/it/pt, nl, nordic, pl).
+_PERSON_PREFIX = re.compile(
+    r"^\s*(re|fwd?|wg|aw|tr|rv|enc|i|doorst|vs|sv|vb|odp|pd)\s*(\[\d+\])?\s*:", re.IGNORECASE
+)
 _RETURNED_TYPES = frozenset({"message/rfc822", "text/rfc822-headers", "message/rfc822-headers"})
 # A line that starts with a 4xx/5xx reply, or quotes one after "said:" / "error:".
 _REPLY_LINE = re.compile(
@@ -119,6 +123,7 @@ class Signals:
     failed_header: str | None  # X-Failed-Recipients (Exim)
     null_sender: str | None  # Return-Path: <> (RFC 5321 §4.5.5: notifications use it)
     machinery: str | None  # an SMTP reply/status code, a returned message, Auto-Submitted
+    forwarded: bool  # "Fwd:" / "Re:": a person passing a bounce on, not the bounce itself
     report_type: str | None  # multipart/report; report-type=delivery-status (RFC 3462)
 
 
@@ -190,6 +195,7 @@ def signals(parsed: ParsedMessage, report: str) -> Signals:
     elif parsed.header("Auto-Submitted"):
         machinery = f"Auto-Submitted: {parsed.header('Auto-Submitted')}"
     return Signals(
+        forwarded=bool(_PERSON_PREFIX.match(parsed.subject or "")),
         machinery=machinery,
         null_sender=return_path
         if return_path in ("<>", "") and parsed.header("Return-Path") is not None
@@ -214,6 +220,8 @@ def looks_like_bounce(sig: Signals) -> bool:
     """
     if sig.failed_header or sig.report_type:
         return True
+    if sig.forwarded and sig.sender is None:
+        return False
     if sig.sender is not None:
         return sig.subject is not None or sig.report is not None
     return (
