@@ -231,6 +231,11 @@ def looks_like_bounce(sig: Signals) -> bool:
     )
 
 
+def addresses_in(text: str) -> list[str]:
+    """Every address in ``text``, lower-cased, in order."""
+    return [match.lower() for match in _ADDRESS.findall(text)]
+
+
 def line_of(text: str, pos: int) -> str:
     start = text.rfind("\n", 0, pos) + 1
     end = text.find("\n", pos)

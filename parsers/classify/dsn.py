@@ -146,11 +146,7 @@ def _from_text(
     for address in (parsed.from_, *parsed.to, *parsed.reply_to):
         if address is not None and address.address:
             exclude.add(address.address.lower())
-    header_recipients = (
-        [a.lower() for a in bounce_text._ADDRESS.findall(sig.failed_header)]
-        if sig.failed_header
-        else []
-    )
+    header_recipients = bounce_text.addresses_in(sig.failed_header) if sig.failed_header else []
     found = bounce_text.find_recipients(report, exclude)
     if header_recipients and not found:
         found = [(a, 0) for a in header_recipients]

@@ -5,14 +5,8 @@ from __future__ import annotations
 import pytest
 
 from parsers.classify._status import REASON_STATUS_DETAIL, STATUS_REASON, parse_status
-from parsers.classify.bounce_reasons import (
-    FALLBACK_RULES,
-    HARD_REASONS,
-    REASONS,
-    TEXT_RULES,
-    decide_reason,
-    hard_or_soft,
-)
+from parsers.classify.bounce_phrases import FALLBACK_RULES, TEXT_RULES
+from parsers.classify.bounce_reasons import HARD_REASONS, REASONS, decide_reason, hard_or_soft
 
 
 def test_every_reason_used_anywhere_is_documented() -> None:
