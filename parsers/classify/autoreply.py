@@ -78,7 +78,7 @@ _BODY = re.compile(
     r"|on a business trip)"
     r"|\bi (will )?(have|am having) limited access to (my )?e-?mail"
     r"|\b(will|shall) (be )?(back|return(ing)?) (on|in|at|to the office)"
-    r"|\bthank you for your (e-?mail|message)\. (i|this is an automatic)"
+    r"|\bthank you for your (e-?mail|message)\. this is an automat"
     r"|\bthis is an? (automatic|automated|auto-?generated) (reply|response|message)"
     r"|ich bin (derzeit|zurzeit|momentan|bis)? ?.{0,30}(nicht im büro|abwesend|im urlaub)"
     r"|\bich bin ab .{0,30} wieder (im büro|erreichbar)"
