@@ -175,7 +175,13 @@ def parse_date(value: str) -> tuple[datetime | None, list[str]]:
     try:
         parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
-        return None, [f"unparseable Date header: {value[:80]!r}"]
+        try:  # some scripts write ISO 8601 ("2026-11-23T10:00:00Z") instead of RFC 5322
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None, [f"unparseable Date header: {value[:80]!r}"]
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)), [
+            "Date header in ISO 8601, not RFC 5322 §3.3"
+        ]
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC), []
     return parsed, []

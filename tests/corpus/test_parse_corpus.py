@@ -57,3 +57,21 @@ def test_every_corpus_file_parses_to_valid_utf8() -> None:
         if path.suffix in (".eml",) and not parsed.headers:
             failures.append(f"{path.parent.name}/{path.name}: no headers read")
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.corpus
+def test_corpus_fields_keep_their_promises() -> None:
+    """Ids without brackets, aware dates, consistent attachment sizes, parts for bodies."""
+    dated = 0
+    for path in _files():
+        parsed = parse(path.read_bytes(), NOW)
+        for mid in (parsed.message_id, parsed.in_reply_to, *parsed.references):
+            assert mid is None or ("<" not in mid and ">" not in mid and mid.strip() == mid)
+        if parsed.date is not None:
+            dated += 1
+            assert parsed.date.utcoffset() is not None, path.name
+        for attachment in parsed.attachments:
+            assert attachment.size == len(attachment.content), path.name
+        if parsed.text and path.suffix == ".eml":
+            assert parsed.parts, path.name
+    assert dated > 300
