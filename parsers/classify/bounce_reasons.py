@@ -107,6 +107,9 @@ _DATA_PHASE = re.compile(
     r"|end of data command|while sending the message body",
     re.IGNORECASE,
 )
+# The refusal answered RCPT TO (Postfix "in reply to RCPT TO command", Exim "after RCPT
+# TO:", Sendmail ">>> RCPT To:", Yahoo "[RCPT_TO]").
+_RCPT_PHASE = re.compile(r"rcpt[ _]to", re.IGNORECASE)
 # Sendmail's transcript: ">>> DATA" then "<<< 550 ..." (the reply to DATA itself).
 _DATA_TRANSCRIPT = re.compile(r">>>\s*DATA\s*\n\s*<<<\s*([^\n]*)", re.IGNORECASE)
 
@@ -143,7 +146,15 @@ def decide_reason(diagnostic: str, status: Status | None, context: str = "") -> 
         # RCPT and DATA, so its transcript shows a RCPT refusal after ">>> DATA".
         if phase is not None and (status is None or status.generic or status.subject == 2):
             return "filtered", f"{found[1]} ({phase[0]})"
-        if status is not None and status.subject == 7:  # X.7.x: refused by policy
+        # A code that names another class of trouble (X.2 mailbox, X.3 system, X.7
+        # policy) under "user unknown" words: the words are a filter's pretext, unless
+        # the refusal visibly answered RCPT TO, where only the address was known.
+        if (
+            status is not None
+            and status.subject in (2, 3, 7)
+            and not status.generic
+            and _RCPT_PHASE.search(diagnostic + "\n" + context) is None
+        ):
             return "filtered", f"{found[1]} (status {status})"
     if found is not None:
         return found

@@ -89,3 +89,14 @@ def test_a_reason_after_recipient_address_rejected_wins() -> None:
 def test_optional_space_in_a_phrase_is_optional() -> None:
     assert decide_reason("Sorry, your address has been blacklisted", None)[0] == "blocked"
     assert decide_reason("user is overquota", None)[0] == "mailboxfull"
+
+
+def test_user_unknown_words_under_a_policy_code_are_a_filter_unless_rcpt_answered() -> None:
+    words = "550 5.7.1 550 User Unknown: a@b.example"
+    assert decide_reason(words, parse_status("5.7.1"))[0] == "filtered"
+    transcript = ">>> RCPT TO:<a@b.example>\n<<< 553 Invalid recipient a@b.example"
+    assert decide_reason("553 Invalid recipient", parse_status("5.7.1"), transcript)[0] == (
+        "userunknown"
+    )
+    # A generic code says nothing against the words.
+    assert decide_reason("550 User unknown", parse_status("5.0.0"))[0] == "userunknown"
