@@ -212,7 +212,7 @@ def main(argv: list[str]) -> None:
     for fam, tallies in scores.families.items():
         rates = [tallies[k].rate for k in ("detected", "hard_soft", "status", "recipient")]
         rows.append((min(rates), sum(rates), fam, tallies))
-    for _, _, fam, tallies in sorted(rows)[:25]:
+    for _, _, fam, tallies in sorted(rows):
         cells = "  ".join(
             f"{tallies[k].hit}/{tallies[k].total}"
             for k in ("detected", "hard_soft", "status", "recipient")
