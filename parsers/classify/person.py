@@ -30,13 +30,12 @@ May not read ``parsed.text``, files other than its lexicons, the clock or the en
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from importlib import resources
 
-from parsers.classify import dsr, language, unsubscribe
+from parsers.classify import dsr, language, phrases, unsubscribe
+from parsers.classify.phrases import Lexicon
 from parsers.model import (
     Classification,
     Evidence,
@@ -47,22 +46,17 @@ from parsers.model import (
     RequestType,
 )
 
-REMINDER = "reminder"
-ESCALATION = "escalation"
-MENTION = "mention"
-LAW = "law"
-CONTEXT = "context"
-CATEGORIES: frozenset[str] = frozenset({t.value for t in RequestType}) | {
-    REMINDER,
-    ESCALATION,
-    MENTION,
-    LAW,
-    CONTEXT,
-}
+REMINDER = phrases.REMINDER
+ESCALATION = phrases.ESCALATION
+MENTION = phrases.MENTION
+LAW = phrases.LAW
+CONTEXT = phrases.CONTEXT
 # Reported language -> lexicon file: Bokmål and Nynorsk share one Norwegian list.
 _LEXICON_OF = {"nb": "no", "nn": "no"}
 _EVIDENCE_MAX = 400  # characters of one evidence sentence around its match
 _EVIDENCE_ITEMS = 8
+# A request is made near the top; a 20 kB pasted log is not read to its end.
+_MAX_READ = 8000
 # Below this many characters language guesses are unreliable ("Usuńcie moje konto." reads
 # as Turkish, Spanish, Slovak, Czech, then Polish): read the lexicons of the first six
 # guesses. Longer texts: the first three, when lingua gives them at least 5 %.
@@ -76,92 +70,6 @@ _CONF_ADDRESS = 0.99  # sent to the route's unsubscribe address
 _CONF_CITED = 0.95  # a request in words and a cited article of a named law
 _CONF_WORDS = 0.9  # a request in words
 _CONF_SUBJECT = 0.8  # the subject alone
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Entry:
-    """One reviewed phrase of a lexicon, with the examples that test it."""
-
-    category: str
-    pattern: str
-    examples: tuple[str, ...]
-    law: str | None = None  # for ``law`` entries: the canonical name (GDPR, LGPD…)
-    case_sensitive: bool = False
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Lexicon:
-    """A language's phrases, compiled into one regular expression per category."""
-
-    language: str
-    entries: tuple[Entry, ...]
-    unsubscribe_subjects: frozenset[str]
-    regexes: tuple[tuple[str, re.Pattern[str]], ...] = field(repr=False)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Hit:
-    category: str
-    start: int
-    end: int
-    entry: Entry
-
-
-@cache
-def lexicon_codes() -> tuple[str, ...]:
-    """The languages with a lexicon file, sorted."""
-    folder = resources.files("parsers.classify").joinpath("lexicon")
-    return tuple(sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml")))
-
-
-def compile_pattern(entry: Entry) -> str:
-    """An entry's pattern as regex source: a space matches any run of whitespace."""
-    source = entry.pattern.replace(" ", r"\s+")
-    return f"(?-i:{source})" if entry.case_sensitive else source
-
-
-@cache
-def load(code: str) -> Lexicon | None:
-    """The lexicon of ``code`` (read once, from package data), None if there is none."""
-    path = resources.files("parsers.classify").joinpath("lexicon", f"{code}.toml")
-    if not path.is_file():
-        return None
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    entries = tuple(
-        Entry(
-            category=str(item["type"]),
-            pattern=str(item["pattern"]),
-            examples=tuple(str(e) for e in item.get("examples", ())),
-            law=item.get("law"),
-            case_sensitive=bool(item.get("case_sensitive", False)),
-        )
-        for item in data.get("entry", ())
-    )
-    regexes = []
-    for category in sorted({e.category for e in entries}):
-        members = [(i, e) for i, e in enumerate(entries) if e.category == category]
-        source = "|".join(f"(?P<e{i}>{compile_pattern(e)})" for i, e in members)
-        regexes.append((category, re.compile(source, re.IGNORECASE)))
-    subjects = frozenset(str(s).lower() for s in data.get("unsubscribe_subjects", ()))
-    return Lexicon(
-        language=str(data.get("language", code)),
-        entries=entries,
-        unsubscribe_subjects=subjects,
-        regexes=tuple(regexes),
-    )
-
-
-def find_hits(text: str, lexicon: Lexicon) -> list[Hit]:
-    """Every match of every category of ``lexicon`` in ``text``."""
-    hits: list[Hit] = []
-    for category, regex in lexicon.regexes:
-        for match in regex.finditer(text):
-            name = match.lastgroup
-            if name is None or match.end() == match.start():
-                continue
-            entry = lexicon.entries[int(name[1:])]
-            hits.append(Hit(category=category, start=match.start(), end=match.end(), entry=entry))
-    return hits
 
 
 # Sentence ends: . ! ? ; followed by space (not before a digit or a lower-case letter,
@@ -233,7 +141,9 @@ class _Found:
 
 
 def _read(text: str, lexicons: list[Lexicon]) -> _Found:
-    hits = [h for lex in lexicons for h in find_hits(text, lex)]
+    text = text[:_MAX_READ]
+    folded = phrases.fold(text)
+    hits = [h for lex in lexicons for h in phrases.find_hits(text, lex, folded)]
     found = _Found()
     if not hits:
         return found
@@ -285,8 +195,8 @@ def _evidence(text: str, span: tuple[int, int], pos: int) -> Evidence:
 def _unsubscribe_words() -> frozenset[str]:
     """Every language's one-word unsubscribes: a set lookup, no need to know the language."""
     words: set[str] = set()
-    for code in lexicon_codes():
-        lex = load(code)
+    for code in phrases.lexicon_codes():
+        lex = phrases.load(code)
         if lex is not None:
             words |= lex.unsubscribe_subjects
     return frozenset(words)
@@ -300,7 +210,7 @@ def _lexicons(guess: language.Guess, length: int) -> list[Lexicon]:
     codes = [_LEXICON_OF.get(c, c) for c in picked] + list(guess.scripts) + ["en"]
     out: list[Lexicon] = []
     for code in dict.fromkeys(codes):
-        lex = load(code)
+        lex = phrases.load(code)
         if lex is not None:
             out.append(lex)
     return out

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from parsers.classify import language, person
+from parsers.classify import language, person, phrases
 from parsers.model import Classification, Hints, Kind, ParsedMessage, RequestType
 
 RECEIVED = datetime(2026, 3, 16, 9, 30, tzinfo=UTC)
@@ -56,10 +56,10 @@ def classify(text: str, subject: str = "") -> Classification | None:
     return person.detect(message(text, subject), Hints(), RECEIVED)
 
 
-def _entries() -> list[tuple[str, int, person.Entry, str]]:
+def _entries() -> list[tuple[str, int, phrases.Entry, str]]:
     out = []
-    for code in person.lexicon_codes():
-        lex = person.load(code)
+    for code in phrases.lexicon_codes():
+        lex = phrases.load(code)
         assert lex is not None
         for index, entry in enumerate(lex.entries):
             for example in entry.examples:
@@ -71,27 +71,27 @@ ENTRIES = _entries()
 
 
 def test_every_language_of_the_issue_has_a_lexicon() -> None:
-    assert set(person.lexicon_codes()) == EXPECTED_LEXICONS
+    assert set(phrases.lexicon_codes()) == EXPECTED_LEXICONS
 
 
 def test_every_reported_language_has_a_lexicon() -> None:
-    codes = set(person.lexicon_codes())
+    codes = set(phrases.lexicon_codes())
     for code in language.SUPPORTED_CODES:
         assert {"nb": "no", "nn": "no"}.get(code, code) in codes
 
 
 @pytest.mark.parametrize("code", sorted(EXPECTED_LEXICONS))
 def test_lexicon_is_well_formed(code: str) -> None:
-    lex = person.load(code)
+    lex = phrases.load(code)
     assert lex is not None
     assert lex.language == code
     assert lex.unsubscribe_subjects, "every language names its one-word unsubscribe subjects"
     for entry in lex.entries:
-        assert entry.category in person.CATEGORIES, entry
+        assert entry.category in phrases.CATEGORIES, entry
         assert entry.examples, f"{code}: entry without an example: {entry.pattern}"
         assert "(?P<" not in entry.pattern, "named groups are reserved for the matcher"
-        assert (entry.category == person.LAW) == (entry.law is not None), entry
-        re.compile(person.compile_pattern(entry))
+        assert (entry.category == phrases.LAW) == (entry.law is not None), entry
+        re.compile(phrases.compile_pattern(entry))
     kinds = {e.category for e in lex.entries}
     assert {"unsubscribe", "access", "erasure", "mention"} <= kinds, code
 
@@ -101,23 +101,23 @@ def test_lexicon_is_well_formed(code: str) -> None:
     ENTRIES,
     ids=[f"{c}-{i}-{e.category}-{x[:30]}" for c, i, e, x in ENTRIES],
 )
-def test_entry_example(code: str, index: int, entry: person.Entry, example: str) -> None:
+def test_entry_example(code: str, index: int, entry: phrases.Entry, example: str) -> None:
     flags = 0 if entry.case_sensitive else re.IGNORECASE
-    assert re.search(person.compile_pattern(entry), example, flags), "example misses its entry"
+    assert re.search(phrases.compile_pattern(entry), example, flags), "example misses its entry"
     verdict = classify(example)
-    if entry.category == person.MENTION:
+    if entry.category == phrases.MENTION:
         assert verdict is None, verdict
         return
     assert verdict is not None, "the detector ignores this example"
     types = {r.type for r in verdict.requests}
-    if entry.category == person.LAW:
+    if entry.category == phrases.LAW:
         assert entry.law in {r.law for r in verdict.requests}
-    elif entry.category in (person.REMINDER, person.CONTEXT):
+    elif entry.category in (phrases.REMINDER, phrases.CONTEXT):
         # A context entry's example is a follow-up that names no law: the data-protection
         # words are what make it a request.
         assert verdict.kind is Kind.DATA_REQUEST
         assert all(r.reminder for r in verdict.requests if r.type is not RequestType.UNSUBSCRIBE)
-    elif entry.category == person.ESCALATION:
+    elif entry.category == phrases.ESCALATION:
         assert any(r.escalation for r in verdict.requests)
     else:
         assert RequestType(entry.category) in types, verdict
@@ -129,7 +129,7 @@ def test_entry_example(code: str, index: int, entry: person.Entry, example: str)
 SUBJECTS = [
     (code, subject)
     for code in sorted(EXPECTED_LEXICONS)
-    for subject in sorted((person.load(code) or pytest.fail(code)).unsubscribe_subjects)
+    for subject in sorted((phrases.load(code) or pytest.fail(code)).unsubscribe_subjects)
 ]
 
 
@@ -142,3 +142,35 @@ def test_unsubscribe_subject(code: str, subject: str) -> None:
     by_body = classify(f"{subject}\n")
     assert by_body is not None
     assert by_body.kind is Kind.UNSUBSCRIBE
+
+
+@pytest.mark.parametrize(
+    ("pattern", "required"),
+    [
+        (r"\bunsubscribe (me|us)\b", {"unsubscribe"}),
+        (r"\b(please|kindly) (unsubscribe|opt out)\b", {"please", "kindly"}),
+        (r"\b(delete|erase) my (data|account)\b", {"delete", "erase"}),
+        (r"(?<![a-z0-9])gdpr(?![a-z0-9])", {"gdpr"}),
+        (r"\b(a|b) (c|d)\b", None),  # nothing long enough to gate on
+        (r"\b(x )?[a-z]+\b", None),
+    ],
+)
+def test_required_literals(pattern: str, required: set[str] | None) -> None:
+    entry = phrases.Entry(category="access", pattern=pattern, examples=())
+    found = phrases.required_literals(phrases.compile_pattern(entry))
+    assert (set(found) if found is not None else None) == required
+
+
+def test_fold_keeps_turkish_capitals_findable() -> None:
+    assert "iptal" in phrases.fold("ABONELİĞİMİ İPTAL EDİN")
+    assert "strasse" in phrases.fold("Straße")
+
+
+def test_gate_never_hides_an_example() -> None:
+    for code, _index, entry, example in ENTRIES:
+        lex = phrases.load(code)
+        assert lex is not None
+        (item,) = [c for c in lex.compiled if c.entry is entry]
+        if item.required is not None:
+            folded = phrases.fold(example)
+            assert any(s in folded for s in item.required), (code, entry.pattern, example)
