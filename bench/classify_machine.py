@@ -2,11 +2,12 @@
 
 Prints figures overall and by MTA family, worst families first; never asserts.
 ``tests/corpus/test_machine_corpus.py`` loads ``score()`` from here and checks the targets.
-Run: ``.venv/bin/python bench/classify_machine.py [CORPORA_DIR]``.
+Run: ``.venv/bin/python bench/classify_machine.py [CORPORA_DIR] [-v]`` (``-v`` lists misses).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -169,9 +170,11 @@ def _version(package: str) -> str:
 def main(argv: list[str]) -> None:
     from parsers import classify, parse  # the corpus test imports score() alone
 
-    corpora = Path(
-        argv[1] if len(argv) > 1 else os.environ.get("INBOUND_CORPORA", "../shared/corpora")
-    )
+    args = argparse.ArgumentParser(description=__doc__)
+    args.add_argument("corpora", nargs="?", default=os.environ.get("INBOUND_CORPORA"))
+    args.add_argument("-v", "--verbose", action="store_true", help="list the misses")
+    options = args.parse_args(argv[1:])
+    corpora = Path(options.corpora or Path(__file__).resolve().parents[2] / "shared" / "corpora")
     received = datetime(2026, 1, 1, tzinfo=UTC)
 
     def parse_one(raw: bytes) -> ParsedMessage:
@@ -218,7 +221,7 @@ def main(argv: list[str]) -> None:
             for k in ("detected", "hard_soft", "status", "recipient")
         )
         print(f"  {fam:<18} {cells}")
-    if "-v" in argv:
+    if options.verbose:
         for title, tally in (
             ("detected", scores.detected),
             ("hard_soft", scores.hard_soft),
