@@ -53,6 +53,7 @@ _ENDS_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?:&gt;|>)?\)?\s*[:：]
 # Separator lines that start the original message or a forward.
 _SEPARATOR = re.compile(
     r"^\s*(?:[-=_*]{2,}\s*)?(?:original\s+message|original-nachricht|ursprüngliche\s+nachricht|"
+    r"ursprüngliche\s+mail|originalnachricht|originalmeldung|e-mail\s+original|"
     r"message\s+d'origine|mensaje\s+original|messaggio\s+originale|mensagem\s+original|"
     r"oorspronkelijk\s+bericht|originalmeddelande|opprinnelig\s+melding|"
     r"oprindelig\s+meddelelse|alkuperäinen\s+viesti|wiadomość\s+oryginalna|"
@@ -97,7 +98,7 @@ _MOBILE = re.compile(
     r"skickat\s+från\s+min\s+[\w\s.-]{1,40}|sendt\s+fra\s+min\s+[\w\s.-]{1,40}|"
     r"lähetetty\s+[\w\s.-]{1,40}|wysłane\s+z\s+[\w\s.'’-]{1,40}|"
     r"odesláno\s+z\s+[\w\s.-]{1,40}|отправлено\s+с\s+[\w\s.-]{1,40}|"
-    r"iphoneから送信|从我的\s*iphone\s*发送|发自我的\s*iphone|來自我的\s*iphone)\s*$",
+    r"iphoneから送信|从我的\s*iphone\s*发送|发自我的\s*iphone|來自我的\s*iphone)\s*[.!]?\s*$",
     re.IGNORECASE,
 )
 _TRAILING_RULE = re.compile(r"^\s*(?:[-_=*—–]\s*){2,}$|^\s*—\s*$")

@@ -104,3 +104,23 @@ def test_pathological_input_is_fast() -> None:
     start = time.perf_counter()
     split_reply(text)
     assert time.perf_counter() - start < 3
+
+
+@pytest.mark.parametrize(
+    "separator",
+    [
+        "-----Original Message-----",
+        "----- Ursprüngliche Mail -----",
+        "-------- Message d'origine --------",
+        "---------- Forwarded message ---------",
+        "Begin forwarded message:",
+        "________________________________",
+    ],
+)
+def test_separators_end_the_reply(separator: str) -> None:
+    assert split_reply(f"Ok.\n\n{separator}\nold text\n") == ("Ok.", None)
+
+
+def test_mobile_signature_with_full_stop() -> None:
+    text = "Ja\n\nVon meinem Samsung Galaxy Smartphone gesendet.\n"
+    assert split_reply(text) == ("Ja", "Von meinem Samsung Galaxy Smartphone gesendet.")
