@@ -1,13 +1,17 @@
 """``parse(raw, received_at)``: one message's bytes to a ``ParsedMessage``; never raises.
 
 Rationale: flanker's scanner finds the MIME tree (boundaries, nesting, enclosed
-messages) quickly and tolerantly, but it decodes the whole message with one guessed
-charset, which mangles 8-bit parts in different charsets. So flanker is given the bytes
-as latin-1 text (one character per byte, lossless) and only tells us *where* each entity
-is; headers, transfer encodings and charsets are then decoded here from the original
-bytes (``headers.py``, ``text.py``). Where flanker refuses a message, the stdlib
-``email`` parser builds the tree instead; where both fail, the message is read as one
-text entity. Every such step is a defect, never an exception.
+messages) tolerantly, but it decodes the whole message with one guessed charset, which
+mangles 8-bit parts in different charsets. So flanker is given the bytes as latin-1 text
+(one character per byte, so its offsets are byte offsets) and only tells us *where*
+each entity is; headers, transfer encodings and charsets are then decoded here from
+the original bytes (``headers.py``, ``text.py``).
+
+The tree comes from, in order: flanker for mail up to ``FLANKER_MAX_BYTES``;
+``structure.scan`` (byte ranges, no copy) for larger mail and for what flanker refuses
+(boundaries with "/" or "(", RFC 2231 boundaries, a multipart without delimiters); the
+stdlib ``email`` parser if the scanner fails; the whole message as one text entity last.
+Each fallback is a defect, never an exception.
 
 This is the one module that imports ``flanker.mime``. It does no I/O, reads no clock
 (``received_at`` is passed in) and logs nothing.
