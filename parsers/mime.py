@@ -471,7 +471,7 @@ def _build(top: _Headers, state: _State) -> ParsedMessage:
 
     html = "\n".join(state.htmls) if state.htmls else None
     signature: str | None
-    if state.texts:
+    if state.texts and (html is None or any(t.strip() for t in state.texts)):
         # Several inline text parts (text, image, more text): one after the other.
         text = "".join(t if t.endswith("\n") else t + "\n" for t in state.texts[:-1])
         text += state.texts[-1]
