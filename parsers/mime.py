@@ -32,22 +32,14 @@ from datetime import datetime
 from typing import Any
 
 from parsers.addresses import parse_addresses
-from parsers.headers import (
-    MAX_HEADER_BYTES,
-    decode_header_value,
-    message_ids,
-    parse_date,
-    parse_header_block,
-    split_header_block,
-)
+from parsers.entity import EntityHeaders, first_raw, read_headers, transfer_decode
+from parsers.headers import MAX_HEADER_BYTES, message_ids, parse_date, split_header_block
 from parsers.model import Address, Attachment, ParsedMessage, Part
 from parsers.reply import split_html, split_reply
 from parsers.structure import MAX_DEPTH, MAX_PARTS, Entity, scan
 from parsers.text import (
     MAX_HTML_CONVERT,
-    decode_base64,
     decode_bytes,
-    decode_quoted_printable,
 )
 
 with warnings.catch_warnings():
@@ -79,16 +71,6 @@ _CID_REF = re.compile(r"cid:([^\"'\s>)]+)", re.IGNORECASE)
 
 
 @dataclass(slots=True)
-class _Headers:
-    raw: list[tuple[str, bytes]]
-    decoded: list[tuple[str, str]]
-    content_type: str
-    params: list[tuple[str, str]]
-    disposition: str | None
-    filename: str | None
-
-
-@dataclass(slots=True)
 class _State:
     defects: list[str] = field(default_factory=list)
     parts: list[Part] = field(default_factory=list)
@@ -116,7 +98,7 @@ def _parse(raw: bytes, tree: Callable[[bytes, list[str]], Entity] | None = None)
     defects: list[str] = []
     root = (tree or _tree)(raw, defects)
     state = _State(defects=defects)
-    top = _read_headers(root.header_block, state.defects)
+    top = read_headers(root.header_block, state.defects)
     _walk(root, top, state, depth=0, in_body=True)
     return _build(top, state)
 
@@ -210,96 +192,7 @@ _STDLIB_DEFECTS = {
 }
 
 
-def _read_headers(block: bytes, defects: list[str]) -> _Headers:
-    raw, header_defects = parse_header_block(block)
-    defects.extend(header_defects)
-    decoded: list[tuple[str, str]] = []
-    for name, value in raw:
-        text, value_defects = decode_header_value(value)
-        defects.extend(f"{name}: {d}" for d in value_defects)
-        decoded.append((name, text))
-    ctype_raw = _first(raw, "content-type")
-    disp_raw = _first(raw, "content-disposition")
-    probe = email.message.Message()
-    content_type = "text/plain"
-    params: list[tuple[str, str]] = []
-    if ctype_raw is not None:
-        # latin-1 carries raw 8-bit parameter bytes through the stdlib's parameter
-        # parser unchanged (one character per byte); _param_text decodes them.
-        probe["Content-Type"] = ctype_raw.decode("latin-1")
-        main_value = ctype_raw.split(b";", 1)[0].strip().lower().decode("ascii", "replace")
-        if re.fullmatch(r"[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+", main_value):
-            content_type = main_value
-        else:
-            defects.append(f"invalid Content-Type {main_value[:40]!r}: text/plain assumed")
-        for key, param in (probe.get_params(header="content-type") or [])[1:]:
-            params.append((key.lower(), _param_text(param, defects)))
-    disposition: str | None = None
-    filename: str | None = None
-    if disp_raw is not None:
-        probe["Content-Disposition"] = disp_raw.decode("latin-1")
-        disposition = disp_raw.split(b";", 1)[0].strip().lower().decode("ascii", "replace")
-        for key, param in (probe.get_params(header="content-disposition") or [])[1:]:
-            if key.lower() == "filename":
-                filename = _param_text(param, defects)
-    if filename is None:
-        filename = dict(params).get("name")
-    return _Headers(
-        raw=raw,
-        decoded=decoded,
-        content_type=content_type,
-        params=params,
-        disposition=disposition,
-        filename=filename or None,
-    )
-
-
-def _param_text(value: str | tuple[str, str, str], defects: list[str]) -> str:
-    """A parameter value as text: RFC 2231 (charset'lang'value) or RFC 2047 in quotes."""
-    if isinstance(value, tuple):
-        charset, _lang, text = value
-        # email.utils.decode_params has already %-decoded the value as latin-1.
-        decoded, d = decode_bytes(text.encode("latin-1", "replace"), charset or "utf-8")
-        defects.extend(f"RFC 2231 parameter: {x}" for x in d)
-        return decoded
-    data = email.utils.unquote(value).encode("latin-1", "replace")
-    if b"=?" in data:
-        decoded_text, d = decode_header_value(data)
-        defects.extend(d)
-        return decoded_text
-    if not data.isascii():
-        decoded_text, d = decode_bytes(data, None)  # UTF-8 (RFC 6532) first, else detected
-        defects.extend(f"raw 8-bit parameter: {x}" for x in d)
-        return decoded_text
-    return data.decode("ascii")
-
-
-def _first(raw: list[tuple[str, bytes]], name: str) -> bytes | None:
-    for key, value in raw:
-        if key.lower() == name:
-            return value
-    return None
-
-
-def _transfer_decode(body: bytes, headers: _Headers, defects: list[str]) -> bytes:
-    cte_raw = _first(headers.raw, "content-transfer-encoding")
-    cte = cte_raw.decode("ascii", "replace").strip().lower() if cte_raw else "7bit"
-    if cte == "base64":
-        data, clean = decode_base64(body)
-        if not clean:
-            defects.append(f"{headers.content_type}: broken base64 recovered")
-        return data
-    if cte == "quoted-printable":
-        data, clean = decode_quoted_printable(body)
-        if not clean:
-            defects.append(f"{headers.content_type}: invalid quoted-printable kept literally")
-        return data
-    if cte not in ("7bit", "8bit", "binary", ""):
-        defects.append(f"unknown Content-Transfer-Encoding {cte[:40]!r}: body read as is")
-    return body
-
-
-def _walk(entity: Entity, headers: _Headers, state: _State, depth: int, in_body: bool) -> None:
+def _walk(entity: Entity, headers: EntityHeaders, state: _State, depth: int, in_body: bool) -> None:
     state.count += 1
     if state.count > MAX_PARTS:
         if state.count == MAX_PARTS + 1:
@@ -324,12 +217,12 @@ def _walk(entity: Entity, headers: _Headers, state: _State, depth: int, in_body:
                 _leaf_text(state, headers, _newlines(text), depth, in_body)
             return
         for child in entity.children:
-            child_headers = _read_headers(child.header_block, state.defects)
-            if not _first(child_headers.raw, "content-type") and ctype == "multipart/digest":
+            child_headers = read_headers(child.header_block, state.defects)
+            if not first_raw(child_headers.raw, "content-type") and ctype == "multipart/digest":
                 child_headers.content_type = "message/rfc822"
             _walk(child, child_headers, state, depth + 1, in_body)
         return
-    body = _transfer_decode(entity.body(), headers, state.defects)
+    body = transfer_decode(entity.body(), headers, state.defects)
     if ctype in _MESSAGE_TYPES:
         _enclosed(entity, headers, body, state, depth)
         return
@@ -357,17 +250,19 @@ def _newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _leaf_text(state: _State, headers: _Headers, text: str, depth: int, in_body: bool) -> None:
+def _leaf_text(state: _State, headers: EntityHeaders, text: str, depth: int, in_body: bool) -> None:
     state.parts.append(_part(headers, text, depth))
     if in_body:
         state.texts.append(text)
 
 
-def _enclosed(entity: Entity, headers: _Headers, body: bytes, state: _State, depth: int) -> None:
+def _enclosed(
+    entity: Entity, headers: EntityHeaders, body: bytes, state: _State, depth: int
+) -> None:
     """A forwarded or bounced message: one attachment with a summary, one text part."""
     inner = entity.enclosed
     content = body
-    if inner is None or _first(headers.raw, "content-transfer-encoding") not in (
+    if inner is None or first_raw(headers.raw, "content-transfer-encoding") not in (
         None,
         b"7bit",
         b"8bit",
@@ -376,7 +271,7 @@ def _enclosed(entity: Entity, headers: _Headers, body: bytes, state: _State, dep
         head, inner_body = split_header_block(body)
         inner = Entity(header_block=head, source=inner_body, start=0, end=len(inner_body))
     inner_defects: list[str] = []
-    inner_headers = _read_headers(inner.header_block, inner_defects)
+    inner_headers = read_headers(inner.header_block, inner_defects)
     summary = _summary(inner_headers, inner_defects)
     text, d = decode_bytes(content, dict(inner_headers.params).get("charset"))
     state.defects.extend(f"{headers.content_type}: {x}" for x in d)
@@ -384,7 +279,7 @@ def _enclosed(entity: Entity, headers: _Headers, body: bytes, state: _State, dep
     state.attachments.append(_attachment(headers, content, summary))
 
 
-def _summary(headers: _Headers, defects: list[str]) -> dict[str, Any]:
+def _summary(headers: EntityHeaders, defects: list[str]) -> dict[str, Any]:
     def get(name: str) -> str | None:
         for key, value in headers.decoded:
             if key.lower() == name:
@@ -404,7 +299,7 @@ def _summary(headers: _Headers, defects: list[str]) -> dict[str, Any]:
     }
 
 
-def _check_boundary(entity: Entity, headers: _Headers, defects: list[str]) -> None:
+def _check_boundary(entity: Entity, headers: EntityHeaders, defects: list[str]) -> None:
     boundary = dict(headers.params).get("boundary")
     if not boundary:
         defects.append(f"{headers.content_type} without a boundary parameter")
@@ -416,7 +311,7 @@ def _check_boundary(entity: Entity, headers: _Headers, defects: list[str]) -> No
         defects.append(f"{headers.content_type}: closing boundary missing")
 
 
-def _part(headers: _Headers, text: str | None, depth: int) -> Part:
+def _part(headers: EntityHeaders, text: str | None, depth: int) -> Part:
     return Part(
         content_type=headers.content_type,
         params=tuple(headers.params),
@@ -426,7 +321,9 @@ def _part(headers: _Headers, text: str | None, depth: int) -> Part:
     )
 
 
-def _attachment(headers: _Headers, content: bytes, message: dict[str, Any] | None) -> Attachment:
+def _attachment(
+    headers: EntityHeaders, content: bytes, message: dict[str, Any] | None
+) -> Attachment:
     cid_raw = next((v for k, v in headers.decoded if k.lower() == "content-id"), None)
     content_id = None
     if cid_raw:
@@ -444,7 +341,7 @@ def _attachment(headers: _Headers, content: bytes, message: dict[str, Any] | Non
     )
 
 
-def _build(top: _Headers, state: _State) -> ParsedMessage:
+def _build(top: EntityHeaders, state: _State) -> ParsedMessage:
     defects = state.defects
 
     def values(name: str) -> list[bytes]:
