@@ -108,13 +108,11 @@ _CCPA_BY_SECTION: dict[str, RequestType] = {
     "121": RequestType.LIMIT_SENSITIVE,
 }
 
-# "Art. 15", "Article 17(1)", "Artikel 15 Abs. 3", "članak 15", "čl. 17", "член 15",
-# "статья 15", "άρθρο 15", "Artykuł 15", "Airteagal 15", "Artikolu 15"...
+# "Art. 15", "Article 17(1)", "Artikel 15 Abs. 3", "artiklile 15", "članak 15", "čl. 17",
+# "členom 15", "член 15", "статья 15", "άρθρο 15", "Artykuł 15", "Airteagal 15"...
 _ARTICLE_BEFORE = (
-    r"(?:\bart(?:icle|ikel|ículo|iculo|igo|icolo|icolul|ykuł|ykule|ykułu|ikkel|ikla|ikli"
-    r"|iklan|ikolu)?\b\.?|\bairteagal|\bčl(?:ánek|ánku|ánok|anak|anka|en|ena|\.)"
-    r"|\bčlánk\w*|\bčlank\w*|\bάρθρ\w*|\bчлен\w*|\bчл\.|\bстат(?:ья|ьи|ье|тя|ті|тю)"
-    r"|\bcikk)\s*(\d{1,2})(?:\s*\(\s*(\d)\s*\))?"
+    r"(?:\bart\w{0,8}\.?|\bairteagal\w*|\bčl\w*\.?|\bάρθρ\w*|\bчлен\w*|\bчл\.|\bстат\w*"
+    r"|\bcikk\w*)\s*(\d{1,2})(?:\s*\(\s*(\d)\s*\))?"
 )
 # Number first: "15. cikk" (hu), "15. pants" (lv), "15 straipsnis" (lt),
 # "15 artikla" (fi), "15. madde" (tr), "15. gr." (is), "第15条" (ja, zh).

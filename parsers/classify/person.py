@@ -19,7 +19,9 @@ How it reads:
    making one ("I already unsubscribed", "don't delete my account", "I reserve the right
    to lodge a complaint"); a mention cancels the hits it overlaps.
 4. An article cited next to a law ("Art. 17 DSGVO", "članak 15 GDPR-a") names a right too,
-   but only in a message that already asks for something: a citation alone is a mention.
+   but only in a message that already asks for something, or in a sentence that asks
+   formally (``ask``: "hereby", "par la présente", "niniejszym"): a citation alone is a
+   mention.
 5. The sentences the decision rests on become ``evidence`` with offsets in
    ``stripped_text``; requests come in the order the text makes them.
 
@@ -51,6 +53,8 @@ ESCALATION = phrases.ESCALATION
 MENTION = phrases.MENTION
 LAW = phrases.LAW
 CONTEXT = phrases.CONTEXT
+ASK = phrases.ASK
+_REQUEST_KINDS = frozenset(t.value for t in RequestType)
 # Reported language -> lexicon file: Bokmål and Nynorsk share one Norwegian list.
 _LEXICON_OF = {"nb": "no", "nn": "no"}
 _EVIDENCE_MAX = 400  # characters of one evidence sentence around its match
@@ -157,8 +161,18 @@ def _read(text: str, lexicons: list[Lexicon]) -> _Found:
         return found
     spans = sentence_spans(text)
     law_by_sentence: dict[tuple[int, int], str] = {}
+    asking: set[tuple[int, int]] = set()
+    for hit in live:
+        if hit.category == ASK:
+            asking.add(_sentence_of(spans, hit.start))
+    strong = any(
+        (h.category in _REQUEST_KINDS and not h.weak) or h.category in (REMINDER, ESCALATION)
+        for h in live
+    )
     for hit in sorted(live, key=lambda h: h.start):
         span = _sentence_of(spans, hit.start)
+        if hit.weak and not strong and span not in asking:
+            continue  # "the right to be forgotten is an interesting concept"
         if hit.category == LAW and hit.entry.law:
             found.laws.append((hit.start, hit.entry.law))
             law_by_sentence.setdefault(span, hit.entry.law)
@@ -168,13 +182,13 @@ def _read(text: str, lexicons: list[Lexicon]) -> _Found:
             found.escalation.append(span)
         elif hit.category == CONTEXT:
             found.context = True
-        elif hit.category in RequestType.__members__.values():
+        elif hit.category in _REQUEST_KINDS:
             found.add(RequestType(hit.category), hit.start, span, cited=False)
     asks = bool(found.requests or found.reminder or found.escalation)
-    if asks and found.laws:
+    if found.laws and (asks or asking):
         vetoed = [_sentence_of(spans, s) for s, _ in vetoes]
         for span in spans:
-            if span in vetoed:
+            if span in vetoed or not (asks or span in asking):
                 continue
             law = law_by_sentence.get(span, found.laws[0][1])
             for kind, article, offset in dsr.cited_rights(text[span[0] : span[1]], law):

@@ -2,7 +2,7 @@
 
 A lexicon is data reviewed like code: per language, ``[[entry]]`` tables with a
 ``type`` (a request type of DESIGN §7, or ``reminder``, ``escalation``, ``context``,
-``law``, ``mention``), a ``pattern`` (a Python regular expression, case-insensitive, in
+``law``, ``ask``, ``mention``), a ``pattern`` (a Python regular expression, case-insensitive, in
 which a space matches any run of whitespace) and the ``examples`` that test it; plus
 ``unsubscribe_subjects``, the words that alone make a subject or a body an unsubscribe.
 
@@ -33,13 +33,17 @@ ESCALATION = "escalation"  # a complaint to a supervisory authority (GDPR Art. 7
 CONTEXT = "context"  # data-protection words: make a follow-up a data-subject matter
 MENTION = "mention"  # words about a request that make none: cancel what they overlap
 LAW = "law"  # a law's name; the entry's ``law`` is its canonical name
+ASK = "ask"  # a formal "I hereby request": makes an article cited beside it a request
 CATEGORIES: frozenset[str] = frozenset({t.value for t in RequestType}) | {
     REMINDER,
     ESCALATION,
     CONTEXT,
     MENTION,
     LAW,
+    ASK,
 }
+
+_REQUEST_TYPES = frozenset(t.value for t in RequestType)
 
 # The regex syntax tree. re._parser is CPython's own (sre_parse warns when imported by
 # that name since 3.11); any surprise there only turns the prefilter off for an entry.
@@ -74,7 +78,9 @@ class Lexicon:
     language: str
     entries: tuple[Entry, ...]
     unsubscribe_subjects: frozenset[str]
+    rights: tuple[str, ...]  # the language's words for "a right" (see ``Hit.weak``)
     compiled: tuple[Compiled, ...] = field(repr=False)
+    rights_regex: re.Pattern[str] | None = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,6 +91,9 @@ class Hit:
     start: int
     end: int
     entry: Entry
+    # Phrased as a right ("right to erasure", "Recht auf Auskunft"): about a request
+    # rather than one, unless the sentence asks or the message makes another request.
+    weak: bool = False
 
 
 @cache
@@ -182,11 +191,15 @@ def load(code: str) -> Lexicon | None:
         for entry in entries
     )
     subjects = frozenset(str(s).lower() for s in data.get("unsubscribe_subjects", ()))
+    rights = tuple(str(r) for r in data.get("rights", ()))
+    words = "|".join(re.escape(r) for r in rights)
     return Lexicon(
         language=str(data.get("language", code)),
         entries=entries,
         unsubscribe_subjects=subjects,
+        rights=rights,
         compiled=compiled,
+        rights_regex=re.compile(rf"(?<!\w)(?:{words})(?!\w)", re.IGNORECASE) if rights else None,
     )
 
 
@@ -199,12 +212,18 @@ def find_hits(text: str, lexicon: Lexicon, folded: str | None = None) -> list[Hi
             continue
         for match in item.regex.finditer(text):
             if match.end() > match.start():
+                weak = bool(
+                    lexicon.rights_regex
+                    and item.entry.category in _REQUEST_TYPES
+                    and lexicon.rights_regex.search(match.group())
+                )
                 hits.append(
                     Hit(
                         category=item.entry.category,
                         start=match.start(),
                         end=match.end(),
                         entry=item.entry,
+                        weak=weak,
                     )
                 )
     return hits

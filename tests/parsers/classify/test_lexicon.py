@@ -86,6 +86,7 @@ def test_lexicon_is_well_formed(code: str) -> None:
     assert lex is not None
     assert lex.language == code
     assert lex.unsubscribe_subjects, "every language names its one-word unsubscribe subjects"
+    assert lex.rights, "every language names its word for 'a right'"
     for entry in lex.entries:
         assert entry.category in phrases.CATEGORIES, entry
         assert entry.examples, f"{code}: entry without an example: {entry.pattern}"
@@ -117,6 +118,10 @@ def test_entry_example(code: str, index: int, entry: phrases.Entry, example: str
         # words are what make it a request.
         assert verdict.kind is Kind.DATA_REQUEST
         assert all(r.reminder for r in verdict.requests if r.type is not RequestType.UNSUBSCRIBE)
+    elif entry.category == phrases.ASK:
+        # An ask entry's example is a formal request that names its right only by article.
+        assert verdict.kind is Kind.DATA_REQUEST
+        assert any(r.article for r in verdict.requests)
     elif entry.category == phrases.ESCALATION:
         assert any(r.escalation for r in verdict.requests)
     else:

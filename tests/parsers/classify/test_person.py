@@ -189,3 +189,29 @@ def test_cyrillic_inside_latin_placeholders_still_reads_bulgarian() -> None:
     )
     assert verdict is not None
     assert verdict.requests[0].type is RequestType.ERASURE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The right to be forgotten is an interesting legal concept.",
+        "Das Recht auf Vergessenwerden ist ein spannendes Thema.",
+        "El derecho de acceso se explica en la página 4.",
+    ],
+)
+def test_a_right_named_is_not_a_right_exercised(text: str) -> None:
+    assert detect(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I am exercising my right to be forgotten.",
+        "Ich mache mein Recht auf Vergessenwerden geltend.",
+        "Ejerzo mi derecho de supresión.",
+    ],
+)
+def test_a_right_exercised_is_a_request(text: str) -> None:
+    verdict = detect(text)
+    assert verdict is not None
+    assert [r.type for r in verdict.requests] == [RequestType.ERASURE]
