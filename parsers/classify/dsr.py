@@ -147,6 +147,13 @@ def cited_rights(sentence: str, law: str | None) -> list[tuple[RequestType, str,
     return found
 
 
+def cites_complaint(sentence: str, law: str | None) -> bool:
+    """Whether ``sentence`` cites the right to lodge a complaint (GDPR Art. 77)."""
+    if law not in (GDPR, UK_GDPR, None):
+        return False
+    return any((m.group(1) or m.group(3)) == "77" for m in ARTICLE_RE.finditer(sentence))
+
+
 def article_for(request_type: RequestType, law: str | None) -> str | None:
     """The article granting ``request_type`` under ``law``, if that law has the right."""
     if law is None:

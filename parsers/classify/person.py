@@ -191,7 +191,10 @@ def _read(text: str, lexicons: list[Lexicon]) -> _Found:
             if span in vetoed or not (asks or span in asking):
                 continue
             law = law_by_sentence.get(span, found.laws[0][1])
-            for kind, article, offset in dsr.cited_rights(text[span[0] : span[1]], law):
+            sentence = text[span[0] : span[1]]
+            if span in asking and dsr.cites_complaint(sentence, law):
+                found.escalation.append(span)  # "I hereby … Article 77 GDPR", any language
+            for kind, article, offset in dsr.cited_rights(sentence, law):
                 found.add(kind, span[0] + offset, span, cited=True)
                 found.cited.setdefault(kind, article)
     return found

@@ -84,3 +84,10 @@ def test_article_of_each_right() -> None:
     assert dsr.article_for(RequestType.ERASURE, "LGPD") == "18"
     assert dsr.article_for(RequestType.RESTRICTION, "CCPA") is None  # no such right there
     assert dsr.article_for(RequestType.ACCESS, None) is None
+
+
+def test_article_77_is_the_complaint_to_the_authority() -> None:
+    assert dsr.cites_complaint("Ik dien een klacht in op grond van artikel 77 AVG.", "GDPR")
+    assert dsr.cites_complaint("zgodnie z art. 77 RODO", "GDPR")
+    assert not dsr.cites_complaint("zgodnie z art. 17 RODO", "GDPR")
+    assert not dsr.cites_complaint("Article 77 of the CCPA", "CCPA")

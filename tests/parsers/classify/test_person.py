@@ -215,3 +215,14 @@ def test_a_right_exercised_is_a_request(text: str) -> None:
     verdict = detect(text)
     assert verdict is not None
     assert [r.type for r in verdict.requests] == [RequestType.ERASURE]
+
+
+def test_a_formal_complaint_citing_article_77_in_any_language() -> None:
+    verdict = detect(
+        "Prin prezenta, în temeiul articolului 77 din RGPD, sesizez autoritatea. "
+        "Pe 1 februarie am trimis operatorului o cerere conform articolului 15 din RGPD."
+    )
+    assert verdict is not None
+    assert [(r.type, r.escalation, r.reminder) for r in verdict.requests] == [
+        (RequestType.ACCESS, True, True)
+    ]
