@@ -137,6 +137,7 @@ class _Found:
     escalation: list[tuple[int, int]] = field(default_factory=list)
     cited: dict[RequestType, str] = field(default_factory=dict)
     context: bool = False  # words of data protection ("personal data", "Datenschutz")
+    languages: set[str] = field(default_factory=set)  # lexicons whose requests matched
 
     def add(self, kind: RequestType, pos: int, span: tuple[int, int], cited: bool) -> None:
         old = self.requests.get(kind)
@@ -183,6 +184,7 @@ def _read(text: str, lexicons: list[Lexicon]) -> _Found:
         elif hit.category == CONTEXT:
             found.context = True
         elif hit.category in _REQUEST_KINDS:
+            found.languages.add(hit.language)
             found.add(RequestType(hit.category), hit.start, span, cited=False)
     asks = bool(found.requests or found.reminder or found.escalation)
     if found.laws and (asks or asking):
@@ -217,6 +219,22 @@ def _unsubscribe_words() -> frozenset[str]:
         if lex is not None:
             words |= lex.unsubscribe_subjects
     return frozenset(words)
+
+
+def _language(guess: language.Guess, matched: set[str]) -> str | None:
+    """lingua's guess, unless only another candidate's lexicon recognised the request.
+
+    Short texts fool lingua ("Molim vas da me odjavite s popisa." reads as Slovene); the
+    Croatian phrase that matched says more. English matches say nothing (read always).
+    """
+    guessed = _LEXICON_OF.get(guess.language or "", guess.language)
+    others = matched - {"en"}
+    if guessed in matched or len(others) != 1:
+        return guess.language
+    (only,) = others
+    if only == "no":
+        return "nn" if guess.language == "nn" else "nb"
+    return only
 
 
 def _lexicons(guess: language.Guess, length: int) -> list[Lexicon]:
@@ -317,7 +335,7 @@ def detect(
     return Classification(
         kind=Kind.DATA_REQUEST if dsr_kinds else Kind.UNSUBSCRIBE,
         requests=tuple(requests),
-        language=guess.language,
+        language=_language(guess, body.languages | head.languages),
         confidence=confidence,
         due_by=dsr.due_by(received_at, law_list, hints.deadlines_days) if dsr_kinds else None,
         unsubscribe_token=address.token if address else None,

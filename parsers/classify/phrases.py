@@ -94,6 +94,7 @@ class Hit:
     # Phrased as a right ("right to erasure", "Recht auf Auskunft"): about a request
     # rather than one, unless the sentence asks or the message makes another request.
     weak: bool = False
+    language: str = ""  # the lexicon the entry comes from
 
 
 @cache
@@ -224,6 +225,7 @@ def find_hits(text: str, lexicon: Lexicon, folded: str | None = None) -> list[Hi
                         end=match.end(),
                         entry=item.entry,
                         weak=weak,
+                        language=lexicon.language,
                     )
                 )
     return hits

@@ -226,3 +226,9 @@ def test_a_formal_complaint_citing_article_77_in_any_language() -> None:
     assert [(r.type, r.escalation, r.reminder) for r in verdict.requests] == [
         (RequestType.ACCESS, True, True)
     ]
+
+
+def test_the_lexicon_that_matched_corrects_a_short_guess() -> None:
+    verdict = detect("Molim vas da me odjavite s popisa.")  # lingua alone says Slovene
+    assert verdict is not None
+    assert verdict.language == "hr"
