@@ -8,22 +8,27 @@ trigger anything.
 
 How it reads:
 
-1. Mail to an unsubscribe address is an unsubscribe, whatever it says (``unsubscribe.py``).
-2. The language of the new text is guessed (``language.py``); the lexicons of the guess,
-   of its runners-up and English (the lingua franca of privacy mail, and where the
-   acronyms GDPR, CCPA, LGPD live) are read.
-3. Each lexicon (``lexicon/<lang>.toml``) holds regular expressions by category: one per
-   request type, ``reminder`` (a follow-up of an unanswered request), ``escalation`` (a
-   complaint to a supervisory authority, GDPR Art. 77, usually copied to the company),
-   ``law`` (a law's name) and ``mention``: phrases that talk *about* a request without
-   making one ("I already unsubscribed", "don't delete my account", "I reserve the right
-   to lodge a complaint"); a mention cancels the hits it overlaps.
-4. An article cited next to a law ("Art. 17 DSGVO", "članak 15 GDPR-a") names a right too,
-   but only in a message that already asks for something, or in a sentence that asks
-   formally (``ask``: "hereby", "par la présente", "niniejszym"): a citation alone is a
-   mention.
+1. Mail to an unsubscribe address is an unsubscribe, whatever it says (``unsubscribe.py``);
+   so is a subject or a body that is nothing but "unsubscribe", "abmelden", "退订"…
+2. The language of the new text is guessed (``language.py``). The lexicons
+   (``lexicon/<lang>.toml``, read by ``phrases.py``) of the guess, of its runners-up, of
+   the non-Latin scripts present, and English (the lingua franca of privacy mail, and
+   where the acronyms GDPR, CCPA, LGPD live) are matched against the text.
+3. A lexicon holds phrases per request type and: ``reminder`` (a follow-up of an
+   unanswered request), ``escalation`` (a complaint to a supervisory authority, GDPR
+   Art. 77, usually copied to the company), ``context`` (data-protection words), ``law``
+   (a law's name), ``ask`` (a formal "I hereby…") and ``mention``: phrases that talk
+   *about* a request without making one ("I already unsubscribed", "don't delete my
+   account", "I reserve the right to lodge a complaint"), which cancel the hits they
+   overlap. A request phrased only as a right ("the right to be forgotten") counts beside
+   an ``ask`` or another request, never alone.
+4. An article cited next to a law ("Art. 17 DSGVO", "članku 15. GDPR-a", "第15条") names a
+   right too, but only in a message that already asks for something, or in a sentence
+   that asks formally: a citation alone is a mention. A follow-up that names no right
+   is read as access when it names a law or speaks of personal data.
 5. The sentences the decision rests on become ``evidence`` with offsets in
-   ``stripped_text``; requests come in the order the text makes them.
+   ``stripped_text``; requests come in the order the text makes them. The reported
+   language is lingua's, unless only another candidate's lexicon recognised the request.
 
 Returns ``None`` for anything else, and the caller decides between reply and message.
 May not read ``parsed.text``, files other than its lexicons, the clock or the environment.
