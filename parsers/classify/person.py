@@ -79,6 +79,10 @@ _CONF_ADDRESS = 0.99  # sent to the route's unsubscribe address
 _CONF_CITED = 0.95  # a request in words and a cited article of a named law
 _CONF_WORDS = 0.9  # a request in words
 _CONF_SUBJECT = 0.8  # the subject alone
+_CONF_SHORT = 0.75  # a short message around an unsubscribe word
+# A "short message": at most this many words (or CJK characters).
+_SHORT_WORDS = 12
+_SHORT_CJK = 30
 
 
 # Sentence ends: . ! ? ; followed by space (not before a digit or a lower-case letter,
@@ -143,6 +147,7 @@ class _Found:
     cited: dict[RequestType, str] = field(default_factory=dict)
     context: bool = False  # words of data protection ("personal data", "Datenschutz")
     languages: set[str] = field(default_factory=set)  # lexicons whose requests matched
+    mentioned: bool = False  # a ``mention`` matched: the text talks about requests
 
     def add(self, kind: RequestType, pos: int, span: tuple[int, int], cited: bool) -> None:
         old = self.requests.get(kind)
@@ -158,6 +163,7 @@ def _read(text: str, lexicons: list[Lexicon]) -> _Found:
     if not hits:
         return found
     vetoes = [(h.start, h.end) for h in hits if h.category == MENTION]
+    found.mentioned = bool(vetoes)
     live = [
         h
         for h in hits
@@ -226,6 +232,39 @@ def _unsubscribe_words() -> frozenset[str]:
     return frozenset(words)
 
 
+@cache
+def _unsubscribe_stems() -> tuple[str, ...]:
+    stems: list[str] = []
+    for code in phrases.lexicon_codes():
+        lex = phrases.load(code)
+        if lex is not None:
+            stems.extend(lex.unsubscribe_stems)
+    return tuple(dict.fromkeys(stems))
+
+
+def _short_unsubscribe(text: str) -> int | None:
+    """Where an unsubscribe stem sits in a short message that is not a question.
+
+    "Abmelden bitte!", "pls unsubscribe", "odjavite me hvala": a few words around an
+    unsubscribe word are an unsubscribe in any language; "How do I unsubscribe?" is not.
+    """
+    stripped = text.strip()
+    if not stripped or stripped.endswith(("?", "？")):
+        return None
+    words = len(stripped.split())
+    cjk = sum(1 for ch in stripped if "\u3040" <= ch <= "\u9fff")
+    if words > _SHORT_WORDS or cjk > _SHORT_CJK:
+        return None
+    folded = phrases.fold(stripped)
+    lowered = stripped.lower()
+    offset = len(text) - len(text.lstrip())
+    for stem in _unsubscribe_stems():
+        if stem in folded:
+            at = lowered.find(stem) if len(lowered) == len(stripped) else -1
+            return offset + max(at, 0)
+    return None
+
+
 def _language(guess: language.Guess, matched: set[str]) -> str | None:
     """lingua's guess, unless only another candidate's lexicon recognised the request.
 
@@ -288,14 +327,26 @@ def detect(
         evidence.append(Evidence(where="header:Subject", text=subject))
         confidence = max(confidence, _CONF_SUBJECT)
     bare_body = unsubscribe.bare(text)
+    short_only = False
     if bare_body and bare_body in _unsubscribe_words():
         body.add(RequestType.UNSUBSCRIBE, 0, sentence_spans(text)[0], cited=False)
+    elif not body.requests and not body.mentioned:
+        stem_at = _short_unsubscribe(text)
+        if stem_at is not None:
+            short_only = True
+            body.add(
+                RequestType.UNSUBSCRIBE,
+                stem_at,
+                _sentence_of(sentence_spans(text), stem_at),
+                cited=False,
+            )
     for kind, (pos, start, end, _) in sorted(body.requests.items(), key=lambda kv: kv[1][0]):
         order.setdefault(kind, pos)
         evidence.append(_evidence(text, (start, end), pos))
     if body.requests:
         any_cited = any(c for *_, c in body.requests.values())
-        confidence = max(confidence, _CONF_CITED if any_cited else _CONF_WORDS)
+        words = _CONF_SHORT if short_only else _CONF_WORDS
+        confidence = max(confidence, _CONF_CITED if any_cited else words)
 
     laws = [law for _, law in head.laws + body.laws]
     reminder = bool(body.reminder or head.reminder or body.escalation or head.escalation)

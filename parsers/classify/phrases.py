@@ -4,7 +4,9 @@ A lexicon is data reviewed like code: per language, ``[[entry]]`` tables with a
 ``type`` (a request type of DESIGN §7, or ``reminder``, ``escalation``, ``context``,
 ``law``, ``ask``, ``mention``), a ``pattern`` (a Python regular expression, case-insensitive, in
 which a space matches any run of whitespace) and the ``examples`` that test it; plus
-``unsubscribe_subjects``, the words that alone make a subject or a body an unsubscribe.
+``unsubscribe_subjects``, the words that alone make a subject or a body an unsubscribe,
+``unsubscribe_stems``, which make a short message one, and ``rights``, the words for
+"a right".
 
 Speed: a regular expression with many alternatives is tried at every position of the
 text, which costs about 1.5 µs per character per lexicon. So each entry also carries the
@@ -79,6 +81,7 @@ class Lexicon:
     entries: tuple[Entry, ...]
     unsubscribe_subjects: frozenset[str]
     rights: tuple[str, ...]  # the language's words for "a right" (see ``Hit.weak``)
+    unsubscribe_stems: tuple[str, ...]  # case-folded; make a short message an unsubscribe
     compiled: tuple[Compiled, ...] = field(repr=False)
     rights_regex: re.Pattern[str] | None = field(repr=False)
 
@@ -199,6 +202,7 @@ def load(code: str) -> Lexicon | None:
         entries=entries,
         unsubscribe_subjects=subjects,
         rights=rights,
+        unsubscribe_stems=tuple(fold(str(x)) for x in data.get("unsubscribe_stems", ())),
         compiled=compiled,
         rights_regex=re.compile(rf"(?<!\w)(?:{words})(?!\w)", re.IGNORECASE) if rights else None,
     )

@@ -179,3 +179,15 @@ def test_gate_never_hides_an_example() -> None:
         if item.required is not None:
             folded = phrases.fold(example)
             assert any(s in folded for s in item.required), (code, entry.pattern, example)
+
+
+@pytest.mark.parametrize("code", sorted(EXPECTED_LEXICONS))
+def test_unsubscribe_stems_are_grounded_in_reviewed_phrases(code: str) -> None:
+    lex = phrases.load(code)
+    assert lex is not None
+    assert lex.unsubscribe_stems
+    texts = [phrases.fold(s) for s in lex.unsubscribe_subjects] + [
+        phrases.fold(x) for e in lex.entries if e.category == "unsubscribe" for x in e.examples
+    ]
+    for stem in lex.unsubscribe_stems:
+        assert any(stem in t for t in texts), f"{code}: stem {stem!r} in no example or subject"

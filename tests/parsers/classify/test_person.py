@@ -232,3 +232,23 @@ def test_the_lexicon_that_matched_corrects_a_short_guess() -> None:
     verdict = detect("Molim vas da me odjavite s popisa.")  # lingua alone says Slovene
     assert verdict is not None
     assert verdict.language == "hr"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("pls unsubscribe", Kind.UNSUBSCRIBE),
+        ("Abmelden, danke!", Kind.UNSUBSCRIBE),
+        ("Odjava s liste hvala", Kind.UNSUBSCRIBE),
+        ("Désabonnement svp", Kind.UNSUBSCRIBE),
+        ("退订谢谢", Kind.UNSUBSCRIBE),
+        ("How can I unsubscribe?", None),  # a question, not a request
+        ("Wie melde ich mich ab?", None),
+        ("I already unsubscribed", None),  # a mention of the same word
+    ],
+)
+def test_a_short_message_around_an_unsubscribe_word(text: str, expected: Kind | None) -> None:
+    verdict = detect(text)
+    assert (verdict.kind if verdict else None) == expected
+    if verdict is not None:
+        assert verdict.confidence is not None and verdict.confidence <= 0.9
