@@ -1,7 +1,8 @@
 """accept(): make one message durable, then, and only then, hand out its id.
 
 The rule the whole service rests on (DESIGN §2): the SMTP edge says ``250`` only after
-  1. the raw bytes are durably in storage, and
+  1. the raw bytes are durably in storage (sealed under a new per-message key when
+     encryption at rest is on), and
   2. the message row and one delivery job per route are committed in the outbox.
 Any failure in 1-2 raises ``AcceptFailed`` (the client gets ``451`` and retries) and
 removes what step 1 wrote, so nothing half-written is kept. This module knows the
@@ -23,8 +24,8 @@ from inbound.clock import Clock
 from inbound.errors import AcceptFailed, InboundError
 from inbound.outbox.base import Outbox
 from inbound.outbox.model import Envelope, MessageRow, NewJob
+from inbound.sealed import SealedObjects
 from inbound.storage import keys
-from inbound.storage.base import RawStore
 
 log = logging.getLogger("inbound.accept")
 
@@ -70,7 +71,7 @@ async def accept(
     envelope: Envelope,
     jobs: list[NewJob],
     *,
-    store: RawStore,
+    store: SealedObjects,
     outbox: Outbox,
     clock: Clock,
     retention: Retention,
@@ -82,8 +83,9 @@ async def accept(
     received_at = clock.now()
     message_id = new_message_id(int(received_at.timestamp() * 1000))
     key = keys.raw_key(message_id, received_at, prefix)
+    dek, wrapped = store.new_key(message_id)
     try:
-        await store.put(key, raw, "message/rfc822")
+        await store.put(dek, key, raw, "message/rfc822")
     except InboundError as exc:
         log.warning("accept: storage failed (%s); answering 451", type(exc).__name__)
         raise AcceptFailed("storage") from exc
@@ -98,12 +100,13 @@ async def accept(
         expires_at=received_at + timedelta(days=retention.metadata_days),
         envelope=envelope,
         address_hashes=tuple(sorted(address_hash(index_key, a) for a in addresses)),
+        wrapped_key=wrapped,
     )
     try:
         job_ids = await outbox.enqueue(row, jobs)
     except InboundError as exc:
         log.warning("accept: outbox failed (%s); answering 451", type(exc).__name__)
         with contextlib.suppress(InboundError):
-            await store.delete(key)
+            await store.store.delete(key)
         raise AcceptFailed("outbox") from exc
     return Accepted(id=message_id, raw_key=key, job_ids=tuple(job_ids))

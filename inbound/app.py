@@ -18,20 +18,25 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from inbound import accept as accept_mod
+from inbound import crypto, retention
 from inbound.clock import Clock, SystemClock
 from inbound.config import Settings
 from inbound.delivery import schedule
 from inbound.delivery.sender import Sender
 from inbound.delivery.worker import Worker, WorkerOptions
+from inbound.errors import InboundError
 from inbound.outbox.model import Envelope, NewJob
 from inbound.outbox.sqlite import SqliteOutbox
+from inbound.privacy import Privacy
+from inbound.sealed import SealedObjects
 from inbound.smtp.handler import Handler
 from inbound.smtp.server import SmtpServer
 from inbound.storage.base import RawStore
+from inbound.sweeper import Sweeper
 
 log = logging.getLogger("inbound")
 
-INDEX_KEY_FILE = "index.key"
+INSTALL_SECRET_FILE = "install.key"  # noqa: S105  (a file name, not a secret)
 
 
 def open_store(settings: Settings) -> RawStore:
@@ -44,23 +49,30 @@ def open_store(settings: Settings) -> RawStore:
     return LocalStore(settings.data_dir)
 
 
-def index_key(settings: Settings) -> bytes:
-    """The install secret that keys address hashes (created 0600 on first use)."""
-    path = settings.data_dir / INDEX_KEY_FILE
+def install_secret(settings: Settings) -> bytes:
+    """The install's secret: from config, else created once (0600) in the data dir.
+
+    It keys the address index and wraps the per-message data keys; every node of one
+    install must share it (``privacy.install_secret``), and losing it makes sealed
+    objects unreadable.
+    """
+    if settings.install_secret is not None:
+        return bytes.fromhex(settings.install_secret.reveal())
+    path = settings.data_dir / INSTALL_SECRET_FILE
     try:
         return bytes.fromhex(path.read_text().strip())
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(32)
+    secret = secrets.token_bytes(32)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
-        fh.write(key.hex())
+        fh.write(secret.hex())
         fh.flush()
         os.fsync(fh.fileno())
     tmp.replace(path)
-    return key
+    return secret
 
 
 def _prefix(settings: Settings) -> str:
@@ -78,10 +90,29 @@ class Service:
         self.store = open_store(settings)
         self.outbox = SqliteOutbox(settings.outbox_file)
         self.sender = Sender(settings.delivery_concurrency)
-        self.index_key = index_key(settings)
+        secret = install_secret(settings)
+        self.index_key = crypto.derive(secret, "index")
+        sealing = settings.encrypt_at_rest and settings.storage_backend == "local"
+        vault = crypto.Vault(crypto.derive(secret, "kek")) if sealing else None
+        self.objects = SealedObjects(self.store, vault)
+        self.sweeper = Sweeper(
+            store=self.store,
+            outbox=self.outbox,
+            rules=retention.lifecycle_rules(
+                settings.raw_days, settings.event_days, _prefix(settings)
+            ),
+            prefix=_prefix(settings),
+        )
+        self.privacy = Privacy(
+            objects=self.objects,
+            outbox=self.outbox,
+            sweeper=self.sweeper,
+            index_key=self.index_key,
+            prefix=_prefix(settings),
+        )
         self.worker = Worker(
             routes=settings.routes,
-            store=self.store,
+            store=self.objects,
             outbox=self.outbox,
             sender=self.sender,
             clock=self.clock,
@@ -116,6 +147,7 @@ class Service:
             )
         self._stop_worker = asyncio.Event()
         self._worker_task: asyncio.Task[None] | None = None
+        self._sweeper_task: asyncio.Task[None] | None = None
         self.address: tuple[str, int] | None = None
 
     async def _accept(
@@ -125,7 +157,7 @@ class Service:
             raw,
             envelope,
             jobs,
-            store=self.store,
+            store=self.objects,
             outbox=self.outbox,
             clock=self.clock,
             retention=accept_mod.Retention(
@@ -139,18 +171,15 @@ class Service:
 
     async def start(self, *, worker: bool = True) -> None:
         await self.outbox.open()
-        if (
-            self.settings.storage_backend == "s3"
-            and self.settings.s3
-            and self.settings.s3.apply_lifecycle
-        ):
-            from inbound import retention
-
-            rules = retention.lifecycle_rules(
-                self.settings.raw_days, self.settings.event_days, _prefix(self.settings)
-            )
-            for line in await self.store.apply_lifecycle(rules):
-                log.info("lifecycle: %s", line)
+        s3 = self.settings.s3
+        if self.settings.storage_backend == "s3" and s3 is not None and s3.apply_lifecycle:
+            try:
+                for line in await self.store.apply_lifecycle(self.sweeper.rules):
+                    log.info("lifecycle: %s", line)
+            except InboundError as exc:
+                # Not fatal: mail is still refused with 451 while S3 is down, and the rules
+                # are merged again at the next start or by `inbound storage apply-lifecycle`.
+                log.error("lifecycle rules not applied (%s); continuing", type(exc).__name__)
         if self.smtp is not None:
             self.address = await self.smtp.start()
             log.info(
@@ -158,15 +187,21 @@ class Service:
             )
         if worker:
             self._worker_task = asyncio.create_task(self.worker.run(self._stop_worker))
+            self._sweeper_task = asyncio.create_task(
+                self.sweeper.run(
+                    self._stop_worker, self.clock, retention.SWEEP_INTERVAL.total_seconds()
+                )
+            )
 
     async def stop(self) -> None:
         grace = self.settings.shutdown_grace_seconds
         if self.smtp is not None:
             await self.smtp.stop(grace)
         self._stop_worker.set()
-        if self._worker_task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker_task
+        for task in (self._worker_task, self._sweeper_task):
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.worker.drain(grace)
         await self.worker.close()
         await self.sender.close()

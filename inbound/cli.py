@@ -85,6 +85,30 @@ def build_parser() -> argparse.ArgumentParser:
     _store_options(redeliver)
     redeliver.add_argument("job_id")
 
+    erase = sub.add_parser("erase", help="erase everything held about an address")
+    _store_options(erase)
+    erase.add_argument("--address", required=True)
+    erase.add_argument(
+        "--dry-run", action="store_true", help="list what would be erased, erase nothing"
+    )
+    erase.add_argument(
+        "--operator", help="who asked (kept in the audit record; default: the OS user)"
+    )
+
+    export = sub.add_parser("export", help="export everything held about an address as JSON")
+    _store_options(export)
+    export.add_argument("--address", required=True)
+    export.add_argument("--out", required=True, type=Path, help="file to write (created 0600)")
+    export.add_argument("--operator", help="who asked (default: the OS user)")
+
+    audit = sub.add_parser("audit", help="list erase and export audit records")
+    _store_options(audit)
+
+    show = sub.add_parser("show", help="print a stored event (or --raw message), decrypted")
+    _store_options(show)
+    show.add_argument("message_id")
+    show.add_argument("--raw", action="store_true", help="the raw message instead of the event")
+
     storage = sub.add_parser("storage", help="storage maintenance")
     storage_sub = storage.add_subparsers(dest="storage_command", required=True)
     lifecycle = storage_sub.add_parser(
@@ -127,6 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_redeliver(settings, args.job_id))
     if args.command == "storage":
         return asyncio.run(_apply_lifecycle(settings))
+    if args.command in ("erase", "export", "audit", "show"):
+        return asyncio.run(_privacy(settings, args))
     return EXIT_USAGE  # pragma: no cover  (argparse rejects unknown commands)
 
 
@@ -257,6 +283,67 @@ async def _redeliver(settings: Settings, job_id: str) -> int:
         return EXIT_FAILED
     finally:
         await outbox.close()
+
+
+# ---------------------------------------------------------------- privacy
+
+
+def _operator(args: argparse.Namespace) -> str:
+    if args.operator:
+        return str(args.operator)
+    return "cli:" + (os.environ.get("USER") or os.environ.get("LOGNAME") or str(os.getuid()))
+
+
+async def _privacy(settings: Settings, args: argparse.Namespace) -> int:
+    from inbound.app import Service
+    from inbound.errors import InboundError
+
+    service = Service(settings, smtp=False)
+    now = datetime.now(UTC)
+    try:
+        await service.outbox.open()
+        if args.command == "erase":
+            record = await service.privacy.erase(
+                args.address, operator=_operator(args), now=now, dry_run=args.dry_run
+            )
+            verb = "would erase" if args.dry_run else "erased"
+            print(f"{verb} {record.counts['messages']} messages: {json.dumps(record.counts)}")
+            for mid in record.message_ids:
+                print(f"  {mid}")
+            print(f"audit record {record.id}")
+        elif args.command == "export":
+            record = await service.privacy.export(
+                args.address, args.out, operator=_operator(args), now=now
+            )
+            print(
+                f"exported {record.counts['messages']} messages to {args.out};"
+                f" audit record {record.id}"
+            )
+        elif args.command == "audit":
+            for rec in await service.outbox.audits():
+                print(json.dumps(rec.to_dict()))
+        else:
+            return await _show(service, args.message_id, args.raw)
+    except InboundError as exc:
+        print(f"inbound: {args.command} failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        await service.stop()
+    return EXIT_OK
+
+
+async def _show(service: Any, message_id: str, raw: bool) -> int:
+    from inbound.storage import keys
+
+    [msg] = await service.outbox.select_messages("id = ?", (message_id,)) or [None]
+    if msg is None:
+        print(f"inbound: no message {message_id}", file=sys.stderr)
+        return EXIT_FAILED
+    dek = service.objects.data_key(msg.id, msg.wrapped_key)
+    key = msg.raw_key if raw else keys.event_key(msg.id, msg.received_at, service.privacy.prefix)
+    data = await service.objects.get(dek, key)
+    sys.stdout.buffer.write(data if raw else data + b"\n")
+    return EXIT_OK
 
 
 async def _apply_lifecycle(settings: Settings) -> int:

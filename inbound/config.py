@@ -23,6 +23,7 @@ Documented environment variables (each overrides the matching key):
     INBOUND_DELIVERY_CONCURRENCY    delivery.concurrency
     INBOUND_ALLOW_PRIVATE_WEBHOOKS  delivery.allow_private_webhooks  "1"/"true" or "0"/"false"
     INBOUND_LOG_LEVEL               log.level
+    INBOUND_INSTALL_SECRET          privacy.install_secret   hex, >= 32 bytes
 """
 
 from __future__ import annotations
@@ -136,6 +137,11 @@ class Settings:
     allow_private_webhooks: bool = False
     shutdown_grace_seconds: float = 25.0
     log_level: str = "INFO"
+    # Seal local objects under a key per message (crypto-shredding, DESIGN §8).
+    encrypt_at_rest: bool = True
+    # Keys address hashes and wraps data keys; shared by every node of one install.
+    # None: generated once into data_dir/install.key.
+    install_secret: Secret | None = None
     routes: tuple[Route, ...] = field(default_factory=tuple)
 
     @property
@@ -204,6 +210,8 @@ def from_mapping(
         allow_private = _bool_text(env_allow, "INBOUND_ALLOW_PRIVATE_WEBHOOKS")
     allow_private = _bool(allow_private, "delivery.allow_private_webhooks")
     outbox_path = _env(environ, "INBOUND_OUTBOX_PATH") or outbox.get("path")
+    privacy = tree.table("privacy")
+    install_secret = _env(environ, "INBOUND_INSTALL_SECRET") or privacy.get("install_secret")
     settings = replace(
         s,
         listen_host=host,
@@ -265,6 +273,8 @@ def from_mapping(
             "server.shutdown_grace_seconds",
             0.0,
         ),
+        encrypt_at_rest=_bool(privacy.get("encrypt_at_rest", True), "privacy.encrypt_at_rest"),
+        install_secret=_install_secret(install_secret),
         log_level=_log_level(
             _env(environ, "INBOUND_LOG_LEVEL") or tree.table("log").get("level", "INFO")
         ),
@@ -452,6 +462,21 @@ def _secret(value: Any, key: str) -> Secret:
     return Secret(text)
 
 
+def _install_secret(value: Any) -> Secret | None:
+    if value is None:
+        return None
+    text = _str(value, "privacy.install_secret").strip()
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        raise ConfigError(
+            "privacy.install_secret", "must be hex (64 hex digits = 32 bytes)"
+        ) from None
+    if len(raw) < 32:
+        raise ConfigError("privacy.install_secret", f"must be at least 32 bytes, not {len(raw)}")
+    return Secret(text)
+
+
 def _pattern(value: Any, key: str) -> str:
     text = _str(value, key).strip().lower()
     if text != "*" and "@" not in text:
@@ -582,6 +607,7 @@ _SCHEMA: dict[str, Any] = {
         "allow_private_webhooks": None,
     },
     "log": {"level": None},
+    "privacy": {"encrypt_at_rest": None, "install_secret": None},
     "routes": [],
 }
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from typing import TextIO
 
 _ADDRESS = re.compile(r"([A-Za-z0-9._%+\-=']{1,64})@([A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)")
 
@@ -37,8 +38,9 @@ class PrivacyFilter(logging.Filter):
         return True
 
 
-def setup(level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
+def setup(level: str = "INFO", stream: TextIO | None = None) -> logging.Handler:
+    """Send logs to ``stream`` (stderr) through the privacy filter; return the handler."""
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(PrivacyFilter())
     root = logging.getLogger()
@@ -50,3 +52,4 @@ def setup(level: str = "INFO") -> None:
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     for noisy in ("httpx", "httpcore", "botocore", "boto3", "urllib3", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    return handler

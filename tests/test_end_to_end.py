@@ -7,6 +7,7 @@ the documented key and hash to ``raw.sha256``.
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 from tests.support.service import Running, assert_valid_event, message, settings_for
@@ -32,9 +33,12 @@ def test_smtp_to_signed_webhook(tmp_path: Path, receiver: Receiver) -> None:
         assert reply.startswith(b"2.0.0 OK queued as msg_")
         queued_id = reply.decode().rsplit(" ", 1)[1]
         receiver.wait_for(1)
+        [event] = receiver.events()
+        raw = running.stored(event["data"]["raw"]["key"])
+        [kept] = list((tmp_path / "events").rglob(f"{queued_id}.json"))
+        kept_event = running.stored(kept.relative_to(tmp_path).as_posix())
     finally:
         running.stop()
-    [event] = receiver.events()
     assert_valid_event(event)
     data = event["data"]
     assert event["type"] == "inbound.message"
@@ -52,13 +56,16 @@ def test_smtp_to_signed_webhook(tmp_path: Path, receiver: Receiver) -> None:
     assert receiver.deliveries[0].headers["webhook-id"].startswith("evt_")
     raw_path = tmp_path / data["raw"]["key"]
     assert data["raw"]["key"].startswith("raw/2") and raw_path.suffix == ".eml"
-    raw = raw_path.read_bytes()
     assert hashlib.sha256(raw).hexdigest() == data["raw"]["sha256"]
     assert len(raw) == data["raw"]["size"]
     assert b"Where is my order?" in raw
     # The event is also kept in storage, as sent.
-    [kept] = list((tmp_path / "events").rglob(f"{queued_id}.json"))
-    assert kept.read_bytes() == receiver.deliveries[0].body
+    assert kept_event == receiver.deliveries[0].body
+    # At rest, both are sealed under the message's own key: no plaintext on disk.
+    for path in (raw_path, kept):
+        assert path.read_bytes()[:4] == b"INB1"
+        assert b"Where is my order?" not in path.read_bytes()
+        assert b"alice@sender.test" not in path.read_bytes()
 
 
 def test_one_message_to_two_routes_is_stored_once_and_sent_twice(
@@ -108,13 +115,11 @@ def test_no_webhook_keeps_the_event_in_storage(tmp_path: Path) -> None:
         code, reply = running.send(message())
         assert code == 250
         assert running.deliver() == 1
+        msg_id = reply.decode().rsplit(" ", 1)[1]
+        [kept] = list((tmp_path / "events").rglob(f"{msg_id}.json"))
+        event = json.loads(running.stored(kept.relative_to(tmp_path).as_posix()))
     finally:
         running.stop()
-    msg_id = reply.decode().rsplit(" ", 1)[1]
-    [kept] = list((tmp_path / "events").rglob(f"{msg_id}.json"))
-    import json
-
-    event = json.loads(kept.read_bytes())
     assert_valid_event(event)
     assert event["data"]["subject"] == "Hello"
     assert event["data"]["route"] == "default"

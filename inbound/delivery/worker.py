@@ -26,8 +26,10 @@ from inbound.delivery.sender import Sender
 from inbound.errors import InboundError
 from inbound.outbox.model import Attempt, Job, JobStatus
 from inbound.outbox.sqlite import SqliteOutbox
+from inbound.privacy import addresses_of
+from inbound.sealed import SealedObjects
 from inbound.storage import keys
-from inbound.storage.base import ObjectNotFound, RawStore
+from inbound.storage.base import ObjectNotFound
 from parsers import Hints, classify, parse
 from parsers.model import Classification, ParsedMessage
 
@@ -55,7 +57,7 @@ class Worker:
         self,
         *,
         routes: tuple[Route, ...],
-        store: RawStore,
+        store: SealedObjects,
         outbox: SqliteOutbox,
         sender: Sender,
         clock: Clock,
@@ -160,16 +162,16 @@ class Worker:
         if route is None:
             return await self._final(job, JobStatus.FAILED, "route no longer configured", started)
         msg = job.message
+        gone = "raw message expired or erased"
+        if msg.raw_deleted:
+            return await self._final(job, JobStatus.FAILED, gone, started)
         try:
-            raw = await self.store.get(msg.raw_key)
+            dek = self.store.data_key(msg.id, msg.wrapped_key)
+            raw = await self.store.get(dek, msg.raw_key)
         except ObjectNotFound:
-            return await self._final(
-                job, JobStatus.FAILED, "raw message expired or erased", started
-            )
+            return await self._final(job, JobStatus.FAILED, gone, started)
         except InboundError as exc:
-            return await self._record(
-                job, outcome.from_error(f"storage: {type(exc).__name__}"), started
-            )
+            return await self._storage_failed(job, exc, started)
         loop = asyncio.get_running_loop()
         parsed = await loop.run_in_executor(self._parse_pool, parse, raw, msg.received_at)
         hints = Hints(
@@ -183,22 +185,43 @@ class Worker:
         if route.kinds is not None and kind not in route.kinds:
             return await self._final(job, JobStatus.SKIPPED, f"route takes no {kind}", started)
         target = dict(route.kind_targets).get(kind, route.target)
-        event = await self._event(job, route, parsed, verdict)
-        body = events.encode(event)
         try:
-            await self.store.put(
-                keys.event_key(msg.id, msg.received_at, self.options.prefix),
-                body,
-                "application/json",
-            )
+            event = await self._event(job, route, parsed, verdict, dek)
+            body = events.encode(event)
+            await self.store.put(dek, self._event_key(job), body, "application/json")
         except InboundError as exc:
-            return await self._record(
-                job, outcome.from_error(f"storage: {type(exc).__name__}"), started
-            )
+            return await self._storage_failed(job, exc, started)
         if target is None:
             log.info("stored event %s for %s (route %s, no webhook)", job.id, msg.id, route.name)
-            return await self._final(job, JobStatus.DELIVERED, "stored", started)
-        return await self._send(job, target, body, started)
+            status = await self._final(job, JobStatus.DELIVERED, "stored", started)
+        else:
+            status = await self._send(job, target, body, started)
+        if status is JobStatus.DELIVERED and route.delete_after_delivery:
+            await self._delete_after_delivery(job, parsed)
+        return status
+
+    async def _storage_failed(self, job: Job, exc: Exception, started: float) -> JobStatus:
+        return await self._record(
+            job, outcome.from_error(f"storage: {type(exc).__name__}"), started
+        )
+
+    def _event_key(self, job: Job) -> str:
+        return keys.event_key(job.message.id, job.message.received_at, self.options.prefix)
+
+    async def _delete_after_delivery(self, job: Job, parsed: ParsedMessage) -> None:
+        """The route keeps nothing once delivered: raw, event, attachments, and the key."""
+        if await self.outbox.unfinished_jobs(job.message.id):
+            return  # another route still needs the raw message; its delivery cleans up
+        msg = job.message
+        store = self.store.store
+        await store.delete(msg.raw_key)
+        await store.delete(self._event_key(job))
+        for index, att in enumerate(parsed.attachments):
+            await store.delete(
+                keys.attachment_key(msg.id, index, att.filename, self.options.prefix)
+            )
+        await self.outbox.mark_raw_deleted(msg.id, forget_key=True)
+        log.info("deleted raw mail and event of %s after delivery (route policy)", msg.id)
 
     async def _send(self, job: Job, target: Target, body: bytes, started: float) -> JobStatus:
         if not target.trusted:
@@ -217,7 +240,12 @@ class Worker:
         return await self._record(job, result, started)
 
     async def _event(
-        self, job: Job, route: Route, parsed: ParsedMessage, verdict: Classification
+        self,
+        job: Job,
+        route: Route,
+        parsed: ParsedMessage,
+        verdict: Classification,
+        dek: bytes | None,
     ) -> dict[str, object]:
         msg = job.message
         urls: dict[int, str] = {}
@@ -225,15 +253,13 @@ class Worker:
             if att.size <= route.inline_attachment_limit:
                 continue
             key = keys.attachment_key(msg.id, index, att.filename, self.options.prefix)
-            url = await self.store.presign(key, self.options.presign_seconds)
+            url = await self.store.store.presign(key, self.options.presign_seconds)
             if url is not None:  # a backend without URLs keeps no second copy
-                await self.store.put(key, att.content, att.content_type)
+                await self.store.put(dek, key, att.content, att.content_type)
                 urls[index] = url
-        raw_url = (
-            await self.store.presign(msg.raw_key, self.options.presign_seconds)
-            if route.raw_url
-            else None
-        )
+        raw_url = None
+        if route.raw_url:
+            raw_url = await self.store.store.presign(msg.raw_key, self.options.presign_seconds)
         return events.build(
             parsed,
             verdict,
@@ -266,19 +292,10 @@ class Worker:
         """Add the header addresses (and a bounce's failed recipients) to the erase index."""
         if not self.options.index_key:
             return
-        found = [a.address for a in (*parsed.to, *parsed.cc, *parsed.reply_to) if a.address]
-        for one in (parsed.from_, parsed.sender):
-            if one is not None and one.address:
-                found.append(one.address)
-        if verdict.bounce is not None:
-            found.extend(verdict.bounce.recipients)
-            if verdict.bounce.recipient:
-                found.append(verdict.bounce.recipient)
-        if verdict.complaint is not None and verdict.complaint.original_recipient:
-            found.append(verdict.complaint.original_recipient)
-        hashes = sorted({address_hash(self.options.index_key, a) for a in found})
-        if hashes:
-            await self.outbox.add_addresses(message_id, hashes)
+        found = addresses_of(parsed, verdict)
+        await self.outbox.add_addresses(
+            message_id, sorted({address_hash(self.options.index_key, a) for a in found})
+        )
 
     # ------------------------------------------------------------ records
 

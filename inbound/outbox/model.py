@@ -62,6 +62,8 @@ class MessageRow:
     expires_at: datetime  # metadata (this row, its jobs) expire then
     envelope: Envelope
     address_hashes: tuple[str, ...] = ()  # keyed hashes of every address, for erase/export
+    wrapped_key: bytes | None = field(default=None, repr=False)  # per-message data key
+    raw_deleted: bool = False  # raw mail (and attachments) already removed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,6 +84,30 @@ class Job:
     attempts: int
     created_at: datetime
     next_attempt_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditRecord:
+    """Proof that an erase or export happened, holding no address (DESIGN §8)."""
+
+    id: str
+    at: datetime
+    action: str  # "erase", "erase-dry-run", "export"
+    operator: str
+    address_hash: str  # keyed hash: proves which address without keeping it
+    message_ids: tuple[str, ...]
+    counts: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": self.at.isoformat(),
+            "action": self.action,
+            "operator": self.operator,
+            "address_hash": self.address_hash,
+            "message_ids": list(self.message_ids),
+            "counts": self.counts,
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +24,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from inbound.errors import OutboxError
-from inbound.outbox.model import Attempt, Envelope, Job, JobStatus, MessageRow, NewJob
+from inbound.outbox.model import (
+    Attempt,
+    AuditRecord,
+    Envelope,
+    Job,
+    JobStatus,
+    MessageRow,
+    NewJob,
+)
 
 _T = TypeVar("_T")
 
@@ -36,7 +45,10 @@ CREATE TABLE IF NOT EXISTS messages (
     raw_sha256 TEXT NOT NULL,
     raw_expires_at REAL NOT NULL,
     expires_at REAL NOT NULL,
-    envelope TEXT NOT NULL
+    envelope TEXT NOT NULL,
+    wrapped_key BLOB,
+    raw_deleted INTEGER NOT NULL DEFAULT 0,
+    indexed INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS messages_expires ON messages(expires_at);
 CREATE TABLE IF NOT EXISTS message_addresses (
@@ -59,6 +71,15 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs(status, next_attempt_at);
 CREATE INDEX IF NOT EXISTS jobs_message ON jobs(message_id);
+CREATE TABLE IF NOT EXISTS audit (
+    id TEXT PRIMARY KEY,
+    at REAL NOT NULL,
+    action TEXT NOT NULL,
+    operator TEXT NOT NULL,
+    address_hash TEXT NOT NULL,
+    message_ids TEXT NOT NULL,
+    counts TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS attempts (
     job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
     n INTEGER NOT NULL,
@@ -132,7 +153,9 @@ class SqliteOutbox:
         def work(conn: sqlite3.Connection) -> list[str]:
             with self._tx(conn):
                 conn.execute(
-                    "INSERT INTO messages VALUES (?,?,?,?,?,?,?,?)",
+                    "INSERT INTO messages (id, received_at, raw_key, raw_size, raw_sha256,"
+                    " raw_expires_at, expires_at, envelope, wrapped_key)"
+                    " VALUES (?,?,?,?,?,?,?,?,?)",
                     (
                         message.id,
                         _ts(message.received_at),
@@ -142,6 +165,7 @@ class SqliteOutbox:
                         _ts(message.raw_expires_at),
                         _ts(message.expires_at),
                         json.dumps(message.envelope.to_dict()),
+                        message.wrapped_key,
                     ),
                 )
                 conn.executemany(
@@ -198,6 +222,8 @@ class SqliteOutbox:
     ) -> None:
         def work(conn: sqlite3.Connection) -> None:
             with self._tx(conn):
+                if conn.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,)).fetchone() is None:
+                    return  # erased while it was being sent: nothing to record
                 conn.execute(
                     "INSERT OR REPLACE INTO attempts VALUES (?,?,?,?,?,?,?)",
                     (
@@ -235,6 +261,7 @@ class SqliteOutbox:
                     " (SELECT 1 FROM messages WHERE id = ?)",
                     [(message_id, h, message_id) for h in hashes],
                 )
+                conn.execute("UPDATE messages SET indexed = 1 WHERE id = ?", (message_id,))
 
         await self._run(work)
 
@@ -314,6 +341,141 @@ class SqliteOutbox:
 
         return await self._run(work)
 
+    # ------------------------------------------------------------ privacy and retention
+
+    async def select_messages(self, where: str, params: tuple[Any, ...] = ()) -> list[MessageRow]:
+        """Messages matching a fixed ``where`` clause of this package's callers (never input)."""
+
+        def work(conn: sqlite3.Connection) -> list[MessageRow]:
+            # S608: ``where`` is one of this package's fixed clauses; values go in ``params``.
+            sql = f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE {where} ORDER BY received_at"  # noqa: S608
+            return [_message(r) for r in conn.execute(sql, params).fetchall()]
+
+        return await self._run(work)
+
+    async def messages_by_address(self, address_hash: str) -> list[MessageRow]:
+        return await self.select_messages(
+            "id IN (SELECT message_id FROM message_addresses WHERE hash = ?)", (address_hash,)
+        )
+
+    async def unindexed(self) -> list[MessageRow]:
+        """Messages whose header addresses are not in the index yet (not delivered yet)."""
+        return await self.select_messages("indexed = 0")
+
+    async def jobs_of(self, message_id: str) -> list[Job]:
+        def work(conn: sqlite3.Connection) -> list[Job]:
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT id FROM jobs WHERE message_id = ? ORDER BY created_at", (message_id,)
+                )
+            ]
+            return self._load_jobs(conn, ids)
+
+        return await self._run(work)
+
+    async def mark_raw_deleted(self, message_id: str, *, forget_key: bool = False) -> None:
+        """Raw mail is gone; with ``forget_key`` the data key goes too (crypto-shredding)."""
+
+        def work(conn: sqlite3.Connection) -> None:
+            with self._tx(conn):
+                conn.execute(
+                    "UPDATE messages SET raw_deleted = 1,"
+                    " wrapped_key = CASE WHEN ? THEN NULL ELSE wrapped_key END WHERE id = ?",
+                    (forget_key, message_id),
+                )
+
+        await self._run(work)
+
+    async def unfinished_jobs(self, message_id: str) -> int:
+        def work(conn: sqlite3.Connection) -> int:
+            row = conn.execute(
+                "SELECT COUNT(*) FROM jobs"
+                " WHERE message_id = ? AND status IN ('pending', 'sending')",
+                (message_id,),
+            ).fetchone()
+            return int(row[0])
+
+        return await self._run(work)
+
+    async def delete_messages(self, ids: list[str]) -> dict[str, int]:
+        """Delete messages with their jobs, attempts and index rows; leave no bytes behind.
+
+        ``secure_delete`` zeroes the freed pages; the WAL still holds the old page images
+        until a checkpoint truncates it, so this checkpoints (TRUNCATE) before returning.
+        """
+
+        def work(conn: sqlite3.Connection) -> dict[str, int]:
+            counts = {"messages": 0, "jobs": 0, "attempts": 0}
+            with self._tx(conn):
+                for mid in ids:
+                    counts["attempts"] += conn.execute(
+                        "DELETE FROM attempts"
+                        " WHERE job_id IN (SELECT id FROM jobs WHERE message_id = ?)",
+                        (mid,),
+                    ).rowcount
+                    counts["jobs"] += conn.execute(
+                        "DELETE FROM jobs WHERE message_id = ?", (mid,)
+                    ).rowcount
+                    conn.execute("DELETE FROM message_addresses WHERE message_id = ?", (mid,))
+                    counts["messages"] += conn.execute(
+                        "DELETE FROM messages WHERE id = ?", (mid,)
+                    ).rowcount
+            self._truncate_wal(conn)
+            return counts
+
+        return await self._run(work)
+
+    @staticmethod
+    def _truncate_wal(conn: sqlite3.Connection) -> None:
+        # Another process (serve, worker) may be reading; TRUNCATE then waits on it
+        # (busy_timeout) and reports busy if it could not finish: retry a few times.
+        for _ in range(20):
+            busy, _log, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if not busy:
+                return
+            time.sleep(0.25)
+        raise OutboxError("outbox: could not truncate the WAL (another process keeps reading)")
+
+    async def add_audit(self, record: AuditRecord) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            with self._tx(conn):
+                conn.execute(
+                    "INSERT INTO audit VALUES (?,?,?,?,?,?,?)",
+                    (
+                        record.id,
+                        _ts(record.at),
+                        record.action,
+                        record.operator,
+                        record.address_hash,
+                        json.dumps(list(record.message_ids)),
+                        json.dumps(record.counts),
+                    ),
+                )
+
+        await self._run(work)
+
+    async def audits(self) -> list[AuditRecord]:
+        def work(conn: sqlite3.Connection) -> list[AuditRecord]:
+            rows = conn.execute(
+                "SELECT id, at, action, operator, address_hash, message_ids, counts"
+                " FROM audit ORDER BY at"
+            ).fetchall()
+            return [
+                AuditRecord(
+                    id=r[0],
+                    at=_dt(r[1]),
+                    action=r[2],
+                    operator=r[3],
+                    address_hash=r[4],
+                    message_ids=tuple(json.loads(r[5])),
+                    counts=json.loads(r[6]),
+                )
+                for r in rows
+            ]
+
+        return await self._run(work)
+
     async def execute(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
         """Run ``fn`` on the outbox thread (retention and privacy use it for their queries)."""
         return await self._run(fn)
@@ -356,7 +518,8 @@ class SqliteOutbox:
 
 
 _MESSAGE_COLUMNS = (
-    "id, received_at, raw_key, raw_size, raw_sha256, raw_expires_at, expires_at, envelope"
+    "id, received_at, raw_key, raw_size, raw_sha256, raw_expires_at, expires_at, envelope,"
+    " wrapped_key, raw_deleted"
 )
 _MESSAGE_COLUMNS_M = ", ".join(f"m.{c.strip()}" for c in _MESSAGE_COLUMNS.split(","))
 
@@ -378,4 +541,6 @@ def _message(row: tuple[Any, ...] | sqlite3.Row) -> MessageRow:
             helo=env.get("helo"),
             tls=bool(env.get("tls")),
         ),
+        wrapped_key=row[8],
+        raw_deleted=bool(row[9]),
     )

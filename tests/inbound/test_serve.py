@@ -91,9 +91,19 @@ def test_first_run_defaults_keep_events_and_sigterm_exits_0(
     while time.monotonic() < deadline and not list(events_dir.rglob(f"{msg_id}.json")):
         time.sleep(0.1)
     [kept] = list(events_dir.rglob(f"{msg_id}.json"))
-    assert_valid_event(json.loads(kept.read_bytes()))
+    assert kept.read_bytes()[:4] == b"INB1"  # sealed at rest
     serve.signal(signal.SIGTERM)
     assert serve.wait() == 0
+    # `inbound show` opens it for the operator.
+    shown = subprocess.run(
+        [sys.executable, "-m", "inbound", "show", msg_id],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert_valid_event(json.loads(shown.stdout))
     log = serve.log.read_text()
     assert msg_id in log  # the id is logged so a first run shows something
     assert "a@sender.test" not in log and "Hello" not in log  # no address, no subject

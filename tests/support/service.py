@@ -8,6 +8,7 @@ tested without sleeping.
 from __future__ import annotations
 
 import asyncio
+import re
 import smtplib
 import threading
 from collections.abc import Coroutine
@@ -88,6 +89,17 @@ class Running:
                 code, text = s.rcpt(r)
                 assert code == 250, (code, text)
             return s.data(raw)
+
+    def stored(self, key: str) -> bytes:
+        """An object as the service reads it: opened with its message's data key."""
+        message_id = re.search(r"msg_[0-9a-z]{26}", key)
+        assert message_id, key
+        return self.call(self._stored(message_id.group(0), key))
+
+    async def _stored(self, message_id: str, key: str) -> bytes:
+        [msg] = await self.service.outbox.select_messages("id = ?", (message_id,))
+        dek = self.service.objects.data_key(msg.id, msg.wrapped_key)
+        return await self.service.objects.get(dek, key)
 
     def stop(self) -> None:
         try:
