@@ -1,0 +1,40 @@
+"""The README's promises: two Quick start commands (the second is what CI runs), a valid
+config example, and an example event that fits the schema."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+from inbound.config import from_mapping
+from tests.support.service import assert_valid_event
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _blocks(lang: str, text: str = README) -> list[str]:
+    return re.findall(rf"```{lang}\n(.*?)```", text, flags=re.S)
+
+
+def test_quick_start_has_exactly_two_commands_and_ci_runs_the_second() -> None:
+    quick = README.split("## Quick start", 1)[1].split("\n### ", 1)[0]
+    commands = [b.strip() for b in _blocks("sh", quick)]
+    assert len(commands) == 2
+    assert all("\n" not in c for c in commands)
+    assert commands[0].endswith("inbound serve")
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert commands[1] in ci.replace(" -q ", " ")
+
+
+def test_config_example_is_valid() -> None:
+    [example] = _blocks("toml")
+    settings = from_mapping(tomllib.loads(example), {}, {})
+    assert [r.name for r in settings.routes] == ["support"]
+
+
+def test_example_event_fits_the_schema() -> None:
+    [event] = _blocks("json")
+    assert_valid_event(json.loads(event))
