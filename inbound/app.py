@@ -144,6 +144,8 @@ class Service:
                 hostname=settings.hostname,
                 max_message_bytes=settings.max_message_bytes,
                 tls_context=_tls(settings),
+                max_connections_per_ip=settings.max_connections_per_ip,
+                max_connections=settings.max_connections,
             )
         self._stop_worker = asyncio.Event()
         self._worker_task: asyncio.Task[None] | None = None

@@ -121,6 +121,9 @@ class Settings:
     domains: tuple[str, ...] = ("localhost",)
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     max_recipients: int = DEFAULT_MAX_RECIPIENTS
+    # Concurrent SMTP sessions per client IP, and in all (DESIGN §3: 421 4.7.0 beyond).
+    max_connections_per_ip: int = 20
+    max_connections: int = 1000
     tls_cert: Path | None = None
     tls_key: Path | None = None
     data_dir: Path = Path("inbound-data")
@@ -226,6 +229,14 @@ def from_mapping(
             or server.get("max_message_bytes", s.max_message_bytes),
             "server.max_message_bytes",
             1024,
+        ),
+        max_connections_per_ip=_int(
+            server.get("max_connections_per_ip", s.max_connections_per_ip),
+            "server.max_connections_per_ip",
+            1,
+        ),
+        max_connections=_int(
+            server.get("max_connections", s.max_connections), "server.max_connections", 1
         ),
         max_recipients=_int(
             server.get("max_recipients", s.max_recipients), "server.max_recipients", 1
@@ -576,6 +587,8 @@ _SCHEMA: dict[str, Any] = {
         "domains": None,
         "max_message_bytes": None,
         "max_recipients": None,
+        "max_connections_per_ip": None,
+        "max_connections": None,
         "tls_cert": None,
         "tls_key": None,
         "shutdown_grace_seconds": None,

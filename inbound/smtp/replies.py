@@ -25,3 +25,6 @@ SHUTTING_DOWN = "421 4.3.2 Service shutting down, try again later"
 # An exception outside DATA: a fixed line, never the exception's text.
 INTERNAL_ERROR = "451 4.3.0 Internal error, please try again later"
 BAD_ADDRESS = "553 5.1.3 Bad address syntax"
+# RFC 3463 §3.8 X.7.0 "Other or undefined security status": too many connections from one
+# client (or in all); RFC 5321 §3.8 lets a server close with 421 at greeting.
+TOO_MANY_CONNECTIONS = "421 4.7.0 Too many connections, try again later"

@@ -30,10 +30,13 @@ _REWRITE = {
 
 
 class Tracker:
-    """Open sessions and DATA transactions in flight, for a graceful stop."""
+    """Open sessions (per client IP) and DATA in flight: limits and a graceful stop."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_per_ip: int = 20, max_total: int = 1000) -> None:
         self.sessions: set[_SMTP] = set()
+        self.per_ip: dict[str, int] = {}
+        self.max_per_ip = max_per_ip
+        self.max_total = max_total
         self.in_data = 0
         self.idle = asyncio.Event()
         self.idle.set()
@@ -54,11 +57,33 @@ class _SMTP(SMTP):
         self._tracker = tracker
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._tracker.sessions.add(self)
+        tracker = self._tracker
+        peer = transport.get_extra_info("peername")
+        self._ip = peer[0] if isinstance(peer, tuple) else "?"
+        count = tracker.per_ip.get(self._ip, 0)
+        if count >= tracker.max_per_ip or len(tracker.sessions) >= tracker.max_total:
+            # Refuse before the greeting, without starting a session (RFC 5321 §3.8).
+            self._refused = True
+            if isinstance(transport, asyncio.WriteTransport):
+                transport.write(replies.TOO_MANY_CONNECTIONS.encode() + b"\r\n")
+            transport.close()
+            log.warning("refused a connection: too many sessions from one client")
+            return
+        self._refused = False
+        tracker.per_ip[self._ip] = count + 1
+        tracker.sessions.add(self)
         super().connection_made(transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._tracker.sessions.discard(self)
+        if self._refused:
+            return
+        tracker = self._tracker
+        tracker.sessions.discard(self)
+        left = tracker.per_ip.get(self._ip, 1) - 1
+        if left > 0:
+            tracker.per_ip[self._ip] = left
+        else:
+            tracker.per_ip.pop(self._ip, None)
         super().connection_lost(exc)
 
     async def push(self, status: AnyStr) -> None:
@@ -93,13 +118,15 @@ class SmtpServer:
         hostname: str,
         max_message_bytes: int,
         tls_context: ssl.SSLContext | None = None,
+        max_connections_per_ip: int = 20,
+        max_connections: int = 1000,
     ) -> None:
         self.handler = handler
         self.host, self.port = host, port
         self.hostname = hostname
         self.max_message_bytes = max_message_bytes
         self.tls_context = tls_context
-        self.tracker = Tracker()
+        self.tracker = Tracker(max_per_ip=max_connections_per_ip, max_total=max_connections)
         self._server: asyncio.Server | None = None
 
     def _factory(self) -> _SMTP:
