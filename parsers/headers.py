@@ -27,6 +27,12 @@ MAX_HEADER_FIELDS = 1000
 # RFC 2047 §2: encoded-word = "=?" charset ["*" language] "?" encoding "?" text "?="
 _ENCODED_WORD = re.compile(rb"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([bBqQ])\?([^?\s]*)\?=")
 _FIELD_NAME = re.compile(rb"^([\x21-\x39\x3b-\x7e]+)[ \t]*:")
+# RFC 2045 §5.1 ``attribute "=" value`` at the start of a line: a parameter (token
+# characters, RFC 2231 ``*0*`` suffixes included) that some MTAs (Exchange Online among
+# them) put on a line of its own *without* the leading whitespace of RFC 5322 §2.2.3
+# folding. Read as a continuation only right after a line that ends with ";", where the
+# parameter list is visibly unfinished; otherwise such a line ends the header block.
+_BARE_PARAMETER = re.compile(rb"^[!#$%&'*+.^_`{|}~0-9A-Za-z-]+[ \t]*=")
 _LINE_SPLIT = re.compile(rb"\r\n|\n|\r")
 _MSG_ID = re.compile(r"<\s*([^<>\s]+?)\s*>")
 _FOLD = re.compile(r"\r?\n(?=[ \t])|\r(?=[ \t])")
@@ -37,10 +43,12 @@ def split_header_block(data: bytes) -> tuple[bytes, bytes]:
 
     A line that is neither a field nor a continuation also ends the headers
     (as the stdlib parser does); a leading mbox ``From `` line is part of the headers.
+    A parameter line after a line ending in ";" is a continuation (``_BARE_PARAMETER``).
     """
     pos = 0
     length = len(data)
     first = True
+    previous = b""
     while pos < length:
         nl = data.find(b"\n", pos)
         end = length if nl < 0 else nl + 1
@@ -50,12 +58,19 @@ def split_header_block(data: bytes) -> tuple[bytes, bytes]:
         if not (
             line[:1] in (b" ", b"\t")
             or _FIELD_NAME.match(line)
+            or _bare_continuation(previous, line)
             or (first and line.startswith(b"From "))
         ):
             return data[:pos], data[pos:]
         first = False
+        previous = line
         pos = end
     return data, b""
+
+
+def _bare_continuation(previous: bytes, line: bytes) -> bool:
+    """Whether ``line`` continues an unfinished parameter list without folding whitespace."""
+    return previous.rstrip().endswith(b";") and _BARE_PARAMETER.match(line) is not None
 
 
 def parse_header_block(block: bytes) -> tuple[list[tuple[str, bytes]], list[str]]:
@@ -67,6 +82,11 @@ def parse_header_block(block: bytes) -> tuple[list[tuple[str, bytes]], list[str]
     fields: list[tuple[str, list[bytes]]] = []
     for line in _LINE_SPLIT.split(block):
         if not line:
+            continue
+        if fields and _bare_continuation(fields[-1][1][-1], line):
+            # Checked before the field name: "h=From:Date" (DKIM) is a parameter too.
+            defects.append("header continuation line without leading whitespace: unfolded")
+            fields[-1][1].append(b" " + line)
             continue
         if line[:1] in (b" ", b"\t"):
             if fields:

@@ -13,6 +13,12 @@ The tree comes from, in order: flanker for mail up to ``FLANKER_MAX_BYTES``;
 stdlib ``email`` parser if the scanner fails; the whole message as one text entity last.
 Each fallback is a defect, never an exception.
 
+Malformed multiparts are read as mail clients read them, each with a defect: a declared
+boundary that is missing or never occurs gives way to the body's own delimiter lines
+(``structure.infer_boundary``); a multipart with no delimiter at all is one text/plain
+leaf (RFC 2045 §5.2); a body part whose header block is a whole message's (a bounce
+returning the original right after a delimiter) is read as message/rfc822.
+
 This is the one module that imports ``flanker.mime``. It does no I/O, reads no clock
 (``received_at`` is passed in) and logs nothing.
 """
@@ -27,7 +33,7 @@ import hashlib
 import re
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -67,6 +73,14 @@ _REPORT_TYPES = frozenset(
     }
 )
 _MESSAGE_TYPES = frozenset({"message/rfc822", "message/global"})
+# The fields that make a header block a message's (RFC 5322 §3.6): trace, origin,
+# destination, identification and subject. Three of them, one naming where the message
+# came from, tell a returned message from a body part's own (Content-*) header.
+_MESSAGE_FIELDS = frozenset(
+    {"received", "return-path", "message-id", "from", "sender", "to", "cc", "subject", "date"}
+)
+_ORIGIN_FIELDS = frozenset({"received", "return-path", "message-id", "from"})
+_MESSAGE_FIELDS_NEEDED = 3
 _CID_REF = re.compile(r"cid:([^\"'\s>)]+)", re.IGNORECASE)
 
 
@@ -211,13 +225,19 @@ def _walk(entity: Entity, headers: EntityHeaders, state: _State, depth: int, in_
             state.defects.append(f"more than {MAX_PARTS} MIME parts: the rest ignored")
         if not entity.children:
             if entity.has_text():
-                state.defects.append(f"{ctype} without parts: body read as text")
-                text, d = decode_bytes(entity.body(), dict(headers.params).get("charset"))
+                # RFC 2045 §5.2: what cannot be read as its declared type is text/plain.
+                state.defects.append(f"{ctype} without parts: body read as text/plain")
+                body = transfer_decode(entity.body(), headers, state.defects)
+                text, d = decode_bytes(body, dict(headers.params).get("charset"))
                 state.defects.extend(d)
-                _leaf_text(state, headers, _newlines(text), depth, in_body)
+                as_text = replace(headers, content_type="text/plain")
+                _leaf_text(state, as_text, _newlines(text), depth, in_body)
             return
         for child in entity.children:
             child_headers = read_headers(child.header_block, state.defects)
+            if _is_message_header(child_headers):
+                _inline_message(child, state, depth + 1)
+                continue
             if not first_raw(child_headers.raw, "content-type") and ctype == "multipart/digest":
                 child_headers.content_type = "message/rfc822"
             _walk(child, child_headers, state, depth + 1, in_body)
@@ -241,6 +261,41 @@ def _walk(entity: Entity, headers: EntityHeaders, state: _State, depth: int, in_
     else:
         state.parts.append(_part(headers, None, depth))
     state.attachments.append(_attachment(headers, body, None))
+
+
+def _is_message_header(headers: EntityHeaders) -> bool:
+    """Whether a body part's own header block is in fact a whole message's header.
+
+    RFC 2046 §5.1 gives meaning only to Content-* fields in a body part. A part that
+    starts with the trace and origin fields of a message (``_MESSAGE_FIELDS``) is a
+    message pasted right after the delimiter without ``Content-Type: message/rfc822``
+    and its blank line, as bounces that return the original message often do.
+    """
+    if headers.content_type.startswith("message/") or headers.content_type in _REPORT_TYPES:
+        return False
+    names = {name.lower() for name, _ in headers.raw}
+    found = names & _MESSAGE_FIELDS
+    return len(found) >= _MESSAGE_FIELDS_NEEDED and bool(found & _ORIGIN_FIELDS)
+
+
+def _inline_message(entity: Entity, state: _State, depth: int) -> None:
+    """A part whose header block is a message's: read as an enclosed message/rfc822."""
+    state.defects.append(
+        "body part starts with a message header, no Content-Type: read as message/rfc822"
+    )
+    head = entity.header_block
+    blank = b"\r\n" if head.endswith(b"\r\n") else b"\n"
+    content = head + blank + entity.body() if head else entity.body()
+    wrapper = Entity(header_block=b"", source=content, start=0, end=len(content), enclosed=entity)
+    headers = EntityHeaders(
+        raw=[],
+        decoded=[],
+        content_type="message/rfc822",
+        params=[],
+        disposition=None,
+        filename=None,
+    )
+    _enclosed(wrapper, headers, content, state, depth)
 
 
 def _newlines(text: str) -> str:
@@ -300,11 +355,17 @@ def _summary(headers: EntityHeaders, defects: list[str]) -> dict[str, Any]:
 
 
 def _check_boundary(entity: Entity, headers: EntityHeaders, defects: list[str]) -> None:
-    boundary = dict(headers.params).get("boundary")
-    if not boundary:
+    declared = dict(headers.params).get("boundary")
+    inferred = entity.inferred_boundary
+    if inferred is not None:
+        shown = inferred.decode("latin-1")[:80]
+        problem = " without a boundary parameter" if not declared else ": boundary never found"
+        defects.append(f"{headers.content_type}{problem}; its delimiter lines --{shown} read")
+    elif not declared:
         defects.append(f"{headers.content_type} without a boundary parameter")
         return
-    marker = b"--" + boundary.encode("utf-8", "replace")
+    boundary = inferred or (declared or "").encode("utf-8", "replace")
+    marker = b"--" + boundary
     if not entity.contains(marker):
         defects.append(f"{headers.content_type}: boundary never found in the body")
     elif not entity.contains(marker + b"--"):

@@ -7,8 +7,12 @@ messages) in large messages, where flanker's scanner is too costly: it keeps a
 bytes plus a ``(start, end)`` range of the original bytes; bodies are sliced only when
 a leaf is decoded. Depth and part count are bounded (``MAX_DEPTH``, ``MAX_PARTS``).
 
+A multipart whose declared boundary is missing or never occurs in its body is split at
+the body's own delimiter lines when they are unambiguous (``infer_boundary``); the
+entity records the boundary it used so the caller can report it.
+
 It may not decode anything (``headers.py``, ``text.py`` do) and never raises on bad
-input: a multipart whose delimiters are missing simply has no children.
+input: a multipart without any delimiter simply has no children.
 """
 
 from __future__ import annotations
@@ -25,6 +29,14 @@ MAX_PARTS = 1000
 
 _BOUNDARY = re.compile(rb"""boundary(\*)?\s*=\s*(?:"([^"]*)"|([^\s;"]+))""", re.IGNORECASE)
 _PERCENT = re.compile(rb"%([0-9A-Fa-f]{2})")  # RFC 2231 §4 %-encoding
+# RFC 2046 §5.1.1: a delimiter line is "--" and 1 to 70 bchars, the last not a space.
+# Used only to find the delimiters of a multipart whose declared boundary is missing or
+# never occurs (a truncated parameter, a boundary rewritten in the header only).
+_DELIMITER_LINE = re.compile(
+    rb"^--([0-9A-Za-z'()+_,./:=? -]{0,69}[0-9A-Za-z'()+_,./:=?-])[ \t\r]*$", re.MULTILINE
+)
+_PART_START = re.compile(rb"\r?\n(?:\r?\n|[\x21-\x39\x3b-\x7e]+[ \t]*:)")
+_MAX_CANDIDATES = 1000  # delimiter-like lines looked at, so a hostile body stays linear
 _ENCLOSING = (b"message/rfc822", b"message/global")
 _IDENTITY = (b"", b"7bit", b"8bit", b"binary")
 
@@ -40,6 +52,9 @@ class Entity:
     children: list[Entity] = field(default_factory=list)
     enclosed: Entity | None = None
     truncated: bool = False  # children left out: MAX_PARTS reached
+    # The boundary read from the body's own delimiter lines when the declared one is
+    # missing or never occurs (``infer_boundary``); None when the declared one was used.
+    inferred_boundary: bytes | None = None
     # Set by a builder that checked the delimiters itself (the stdlib parser): its
     # findings, and no byte range to check them again.
     checked: bool = False
@@ -95,6 +110,10 @@ def _entity_until(
     resume = end
     if main.startswith(b"multipart/"):
         boundary = _boundary(ctype)
+        if not boundary or _delimiter(raw, b"--" + boundary, body_start, end, body_start) is None:
+            inferred = infer_boundary(raw, body_start, end)
+            if inferred is not None:
+                boundary = entity.inferred_boundary = inferred
         if boundary:
             resume = _children(raw, entity, boundary, depth, budget)
             if boundary == outer:
@@ -114,6 +133,38 @@ def _boundary(value: bytes) -> bytes | None:
     if match.group(1) and boundary.count(b"'") >= 2:
         boundary = _PERCENT.sub(lambda m: bytes((int(m.group(1), 16),)), boundary.split(b"'", 2)[2])
     return boundary or None
+
+
+def infer_boundary(raw: bytes, start: int, end: int) -> bytes | None:
+    """The boundary the body of ``raw[start:end]`` really uses, or None.
+
+    Read from its delimiter lines: the first ``--X`` line that starts a part (an empty
+    line or a header field follows it) and that is either closed by ``--X--`` or occurs
+    twice. ``X`` needs a letter or digit, so rules of dashes or "=" are not taken for
+    delimiters. The same recovery as in mail clients that open such messages as
+    multipart; the caller records the mismatch as a defect.
+    """
+    opened: dict[bytes, int] = {}
+    closed: set[bytes] = set()
+    order: list[bytes] = []
+    for seen, match in enumerate(_DELIMITER_LINE.finditer(raw, start, end)):
+        if seen >= _MAX_CANDIDATES:
+            break
+        token = match.group(1)
+        if not any(c.isalnum() for c in token.decode("latin-1")):
+            continue
+        if token.endswith(b"--") and len(token) > 2:
+            closed.add(token[:-2])
+            continue
+        if token not in opened:
+            if _PART_START.match(raw, match.end(), end) is None and match.end() < end:
+                continue
+            order.append(token)
+        opened[token] = opened.get(token, 0) + 1
+    for token in order:
+        if token in closed or opened[token] >= 2:
+            return token
+    return None
 
 
 def _children(raw: bytes, entity: Entity, boundary: bytes, depth: int, budget: list[int]) -> int:

@@ -9,7 +9,7 @@ import pytest
 
 from parsers import mime
 from parsers.model import ParsedMessage
-from parsers.structure import Entity, scan
+from parsers.structure import Entity, infer_boundary, scan
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPORA = Path(os.environ.get("INBOUND_CORPORA", ROOT.parent / "shared" / "corpora"))
@@ -61,6 +61,50 @@ def test_enclosed_message_is_scanned() -> None:
     assert root.enclosed is not None
     assert root.enclosed.header_block.startswith(b"Subject: inner")
     assert [body for _, body in _leaves(root.enclosed)] == [b"x"]
+
+
+def test_declared_boundary_missing_from_body_uses_the_body_delimiters() -> None:
+    raw = (
+        b'Content-Type: multipart/mixed; boundary="declared"\n\npreamble\n'
+        b"--actual/1\nContent-Type: text/plain\n\none\n--actual/1\n\ntwo\n--actual/1--\n"
+    )
+    root = scan(raw)
+    assert root.inferred_boundary == b"actual/1"
+    assert [body for _, body in _leaves(root)] == [b"one", b"two"]
+
+
+def test_declared_boundary_present_is_not_replaced() -> None:
+    raw = b"Content-Type: multipart/mixed; boundary=b\n\n--b\n\none\n--b--\n--c\n\n--c--\n"
+    root = scan(raw)
+    assert root.inferred_boundary is None
+    assert [body for _, body in _leaves(root)] == [b"one"]
+
+
+def test_inferred_boundary_needs_a_second_delimiter_or_a_close() -> None:
+    once = b"--token\nContent-Type: text/plain\n\nonly once\n"
+    assert infer_boundary(once, 0, len(once)) is None
+    closed = b"--token\nContent-Type: text/plain\n\nx\n--token--\n"
+    assert infer_boundary(closed, 0, len(closed)) == b"token"
+    twice = b"--token\n\nx\n--token\n\ny\n"
+    assert infer_boundary(twice, 0, len(twice)) == b"token"
+
+
+def test_rules_signatures_and_prose_are_not_delimiters() -> None:
+    body = (
+        b"------------------------\nreport\n------------------------\n"
+        b"-- \nPostmaster\n"
+        b"--not a part start\nsome prose\n--not a part start\nmore prose\n"
+        b"===========\n"
+    )
+    assert infer_boundary(body, 0, len(body)) is None
+
+
+def test_delimiter_like_lines_looked_at_are_bounded() -> None:
+    # A hostile body of distinct delimiter-like lines: only the first 1,000 are read.
+    junk = b"".join(b"--x%d\n\n" % n for n in range(1000))
+    body = junk + b"--real\n\none\n--real--\n"
+    assert infer_boundary(body, 0, len(body)) is None
+    assert infer_boundary(body, len(junk), len(body)) == b"real"
 
 
 def _corpus_files() -> list[Path]:
