@@ -5,8 +5,8 @@ A lexicon is data reviewed like code: per language, ``[[entry]]`` tables with a
 ``law``, ``ask``, ``mention``), a ``pattern`` (a Python regular expression, case-insensitive, in
 which a space matches any run of whitespace) and the ``examples`` that test it; plus
 ``unsubscribe_subjects``, the words that alone make a subject or a body an unsubscribe,
-``unsubscribe_stems``, which make a short message one, and ``rights``, the words for
-"a right".
+``unsubscribe_stems``, which make a short message one, ``rights``, the words for
+"a right", and ``macros``: named parts (``%mydata%``) that patterns share.
 
 Speed: a regular expression with many alternatives is tried at every position of the
 text, which costs about 1.5 µs per character per lexicon. So each entry also carries the
@@ -113,6 +113,17 @@ def compile_pattern(entry: Entry) -> str:
     return f"(?-i:{source})" if entry.case_sensitive else source
 
 
+def expand(pattern: str, macros: dict[str, str]) -> str:
+    """``%name%`` in a pattern replaced by the lexicon's macro of that name, as a group.
+
+    Macros name the parts many phrases share ("my data", "delete"), so a request is a
+    verb and an object in either order rather than one fixed sentence.
+    """
+    for name, value in macros.items():
+        pattern = pattern.replace(f"%{name}%", f"(?:{value})")
+    return pattern
+
+
 def fold(text: str) -> str:
     """Case-folded text for the literal gate (offsets are not kept: only ``in`` is asked).
 
@@ -176,10 +187,11 @@ def load(code: str) -> Lexicon | None:
     if not path.is_file():
         return None
     data = tomllib.loads(path.read_text(encoding="utf-8"))
+    macros = {str(k): str(v) for k, v in data.get("macros", {}).items()}
     entries = tuple(
         Entry(
             category=str(item["type"]),
-            pattern=str(item["pattern"]),
+            pattern=expand(str(item["pattern"]), macros),
             examples=tuple(str(e) for e in item.get("examples", ())),
             law=item.get("law"),
             case_sensitive=bool(item.get("case_sensitive", False)),

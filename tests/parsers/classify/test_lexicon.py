@@ -191,3 +191,17 @@ def test_unsubscribe_stems_are_grounded_in_reviewed_phrases(code: str) -> None:
     ]
     for stem in lex.unsubscribe_stems:
         assert any(stem in t for t in texts), f"{code}: stem {stem!r} in no example or subject"
+
+
+def test_macros_expand_as_groups() -> None:
+    assert phrases.expand(r"\b%erase% %mine%", {"erase": "delete|erase", "mine": "my data"}) == (
+        r"\b(?:delete|erase) (?:my data)"
+    )
+
+
+@pytest.mark.parametrize("code", sorted(EXPECTED_LEXICONS))
+def test_no_macro_is_left_unexpanded(code: str) -> None:
+    lex = phrases.load(code)
+    assert lex is not None
+    for entry in lex.entries:
+        assert not re.search(r"%[a-z_]+%", entry.pattern), entry.pattern
