@@ -163,3 +163,54 @@ def test_sigterm_lets_data_in_progress_finish(tmp_path: Path, serve_factory: lis
         assert [e["data"]["subject"] for e in receiver.events()] == ["In flight"]
     finally:
         receiver.close()
+
+
+def test_worker_process_delivers_what_serve_accepted_and_redeliver(
+    tmp_path: Path, serve_factory: list[Serve]
+) -> None:
+    receiver = Receiver()
+    receiver.respond(410)  # the first POST is refused for good
+    config = tmp_path / "inbound.toml"
+    config.write_text(
+        '[server]\ndomains = ["example.test"]\n[delivery]\nallow_private_webhooks = true\n'
+        f'[[routes]]\nname = "support"\nrecipients = ["support@example.test"]\n'
+        f'url = "{receiver.url}"\nsecret = "{SECRET}"\n'
+    )
+    data = ["--config", str(config), "--data-dir", str(tmp_path / "d")]
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "inbound", *args, *data],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    try:
+        serve = Serve(tmp_path, *data)
+        serve_factory.append(serve)
+        with smtplib.SMTP("127.0.0.1", serve.port, timeout=30) as s:
+            assert s.sendmail("a@sender.test", ["support@example.test"], message().as_bytes()) == {}
+        receiver.wait_for(1)
+        serve.signal(signal.SIGTERM)
+        assert serve.wait() == 0
+        listed = cli("deliveries", "--status", "refused")
+        assert listed.returncode == 0, listed.stderr
+        [line] = listed.stdout.splitlines()
+        job_id = line.split()[0]
+        assert cli("redeliver", job_id).returncode == 0
+        assert cli("redeliver", "evt_nope").returncode == 1
+        worker = subprocess.Popen([sys.executable, "-m", "inbound", "worker", *data], cwd=tmp_path)
+        try:
+            receiver.wait_for(2)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(30) == 0
+        assert (
+            receiver.deliveries[0].headers["webhook-id"]
+            == receiver.deliveries[1].headers["webhook-id"]
+        )
+        assert "delivered" in cli("deliveries").stdout
+    finally:
+        receiver.close()
