@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from typing import NoReturn
 
 import pytest
 
-from parsers import parse
+from parsers import mime, parse
 from parsers.model import Address, ParsedMessage
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -194,3 +195,50 @@ def test_degenerate_input(value: bytes) -> None:
     msg = _parse(value)
     assert msg.subject == ""
     assert msg.message_id is None
+
+
+def _boom(*_args: object) -> NoReturn:
+    raise RuntimeError("simulated bug")
+
+
+def test_tree_builders_fall_back_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mime, "scan", _boom)
+    msg = _parse(MULTI)
+    assert msg.text == "Pójdziemy"
+    assert [a.content_type for a in msg.attachments] == [
+        "image/png",
+        "application/pdf",
+        "message/rfc822",
+    ]
+    assert msg.defects == ("MIME structure unreadable by the scanner (RuntimeError)",)
+    monkeypatch.setattr(mime, "_from_flanker", _boom)
+    msg = _parse(MULTI)
+    assert msg.text == "Pójdziemy"
+    assert len(msg.attachments) == 3
+    assert "MIME structure refused by flanker (RuntimeError)" in msg.defects
+    monkeypatch.setattr(mime, "_from_stdlib", _boom)
+    msg = _parse(MULTI)
+    assert msg.subject == "files"
+    assert "--XX" in msg.text  # the body as one text part
+    assert "MIME structure unreadable (RuntimeError): read as one part" in msg.defects
+
+
+def test_bare_cr_line_ends_are_line_ends() -> None:
+    raw = b"Subject: old Mac\rContent-Type: text/plain\r\rfirst line\rsecond line\r"
+    msg = _parse(raw)
+    assert msg.subject == "old Mac"
+    assert msg.text == "first line\nsecond line\n"
+    assert "lines end with a bare CR: read as line ends" in msg.defects
+
+
+def test_returned_headers_under_unregistered_types_are_text() -> None:
+    raw = (
+        b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n"
+        b"--b\nContent-Type: text/plain\n\nfailed\n"
+        b"--b\nContent-Type: message/rfc822-headers\n\nMessage-ID: <o1@example.com>\n"
+        b"--b\nContent-Type: message/partial\n\nMessage-ID: <o2@example.com>\n"
+        b"--b--\n"
+    )
+    texts = {p.content_type: p.text for p in _parse(raw).parts}
+    assert "o1@example.com" in (texts["message/rfc822-headers"] or "")
+    assert "o2@example.com" in (texts["message/partial"] or "")

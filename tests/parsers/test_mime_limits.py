@@ -55,7 +55,7 @@ def test_part_count_is_bounded_small_message() -> None:
 
 
 def test_part_count_is_bounded_large_message() -> None:
-    # Above FLANKER_MAX_BYTES the message goes through structure.scan.
+    # Too large for the flanker fallback: the scanner alone bounds the parts.
     pad = FLANKER_MAX_BYTES // MAX_PARTS + 10
     msg = parse(_many_parts(MAX_PARTS + 50, pad), NOW)
     assert len(msg.attachments) < MAX_PARTS

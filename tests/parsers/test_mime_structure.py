@@ -1,4 +1,4 @@
-"""structure.scan (large mail) against flanker's scanner (the rest), and its edge cases."""
+"""structure.scan (the tree builder) against flanker's scanner (its fallback), and edge cases."""
 
 from __future__ import annotations
 
