@@ -299,6 +299,19 @@ class Worker:
 
     # ------------------------------------------------------------ records
 
+    async def _store_record(
+        self, job: Job, attempt: Attempt, status: JobStatus, next_at: datetime | None
+    ) -> None:
+        if await self.outbox.record(job.id, attempt, status, next_at):
+            return
+        # The message was erased while this job was in flight: remove what it wrote since.
+        store = self.store.store
+        await store.delete(self._event_key(job))
+        prefix = f"{self.options.prefix}{keys.ATTACHMENTS}{job.message.id}/"
+        for info in await store.list(prefix):
+            await store.delete(info.key)
+        log.info("job %s: its message was erased during delivery; removed its objects", job.id)
+
     async def _final(self, job: Job, status: JobStatus, detail: str, started: float) -> JobStatus:
         attempt = Attempt(
             job_id=job.id,
@@ -308,7 +321,7 @@ class Worker:
             detail=detail,
             duration_ms=_ms(started),
         )
-        await self.outbox.record(job.id, attempt, status, None)
+        await self._store_record(job, attempt, status, None)
         log.info("job %s (%s): %s: %s", job.id, job.message.id, status.value, detail)
         return status
 
@@ -338,7 +351,7 @@ class Worker:
             detail=result.detail,
             duration_ms=_ms(started),
         )
-        await self.outbox.record(job.id, attempt, status, next_at)
+        await self._store_record(job, attempt, status, next_at)
         log.info(
             "job %s (%s) attempt %d: %s%s -> %s",
             job.id,

@@ -25,8 +25,8 @@ class Outbox(Protocol):
 
     async def record(
         self, job_id: str, attempt: Attempt, status: JobStatus, next_attempt_at: datetime | None
-    ) -> None:
-        """Store one attempt and the job's new status (and next attempt time, if pending)."""
+    ) -> bool:
+        """Store one attempt and the job's new status; False if the job was erased meanwhile."""
         ...
 
     async def next_due(self) -> datetime | None:

@@ -219,11 +219,13 @@ class SqliteOutbox:
 
     async def record(
         self, job_id: str, attempt: Attempt, status: JobStatus, next_attempt_at: datetime | None
-    ) -> None:
-        def work(conn: sqlite3.Connection) -> None:
+    ) -> bool:
+        """Record the attempt; False when the job no longer exists (erased meanwhile)."""
+
+        def work(conn: sqlite3.Connection) -> bool:
             with self._tx(conn):
                 if conn.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,)).fetchone() is None:
-                    return  # erased while it was being sent: nothing to record
+                    return False
                 conn.execute(
                     "INSERT OR REPLACE INTO attempts VALUES (?,?,?,?,?,?,?)",
                     (
@@ -249,7 +251,9 @@ class SqliteOutbox:
                     ),
                 )
 
-        await self._run(work)
+            return True
+
+        return await self._run(work)
 
     async def add_addresses(self, message_id: str, hashes: list[str]) -> None:
         """Add keyed address hashes to a message's erase/export index."""

@@ -14,6 +14,8 @@ import logging
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,6 +28,7 @@ from inbound import crypto
 from inbound import log as inbound_log
 from inbound.clock import FakeClock
 from inbound.config import Settings
+from inbound.outbox.model import JobStatus
 from tests.support.s3 import S3Bucket
 from tests.support.service import Running, message, settings_for
 from tests.support.webhook import SECRET, Receiver
@@ -265,6 +268,34 @@ def test_cli_erase_dry_run_export_and_audit(tmp_path: Path, clock: FakeClock) ->
     assert records[0]["operator"] == "dpo@corp"
     assert len({r["address_hash"] for r in records}) == 1
     assert ERIN not in audit.stdout
+
+
+def test_erase_during_a_delivery_in_flight_leaves_nothing(tmp_path: Path, clock: FakeClock) -> None:
+    receiver = Receiver()
+    running = Running(Backend("local", None).settings(tmp_path, receiver), clock=clock)
+    try:
+        running.send(message(SUBJECT, "Please call me back.\n", sender=ERIN), sender=ERIN)
+        # Hold the worker between reading the raw message and writing the event: both
+        # parse threads wait on `release`, so the job is claimed and its raw read first.
+        release = threading.Event()
+        pool = running.service.worker._parse_pool
+        holds = [pool.submit(release.wait, 30) for _ in range(pool._max_workers)]
+        delivering = threading.Thread(target=running.deliver)
+        delivering.start()
+        deadline = time.monotonic() + 10
+        while not running.call(running.service.outbox.jobs(JobStatus.SENDING)):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        running.call(running.service.privacy.erase(ERIN, operator="test", now=clock.now()))
+        release.set()
+        for hold in holds:
+            hold.result(10)
+        delivering.join(30)
+        assert _files_with(tmp_path, ERIN) == []
+        assert list((tmp_path / "events").rglob("*.json")) == []  # written after the erase
+    finally:
+        running.stop()
+        receiver.close()
 
 
 # ------------------------------------------------------------------ retention

@@ -39,6 +39,7 @@ class Receiver:
         self.deliveries: list[Delivery] = []
         self.script: deque[tuple[int, dict[str, str]]] = deque()
         self.delay_seconds = 0.0
+        self.arrived = threading.Event()  # set when a POST has come in (before any delay)
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         receiver = self
@@ -46,6 +47,7 @@ class Receiver:
         class _Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # http.server's method name
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                receiver.arrived.set()
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 try:
                     event = receiver._verifier.verify(body, headers)
