@@ -39,6 +39,7 @@ from tests.corpus.test_dsr_corpus import (  # noqa: E402
     message,
     render,
 )
+from tests.parsers.classify.test_person_cases import REQUESTS, UNSUBSCRIBES  # noqa: E402
 
 FIXTURES = ROOT / "fixtures"
 RUNS = 5
@@ -130,7 +131,30 @@ def report_cases(cases: list[tuple[str, str, ParsedMessage, Hints, str]]) -> Non
             table[lang]["trap false positive"].append(got in _PERSON_KINDS)
         else:
             table[lang][f"{area} right"].append(str(got) == kind)
-    columns = ["unsubscribe right", "dsr right", "trap false positive"]
+    for lang, text in UNSUBSCRIBES:
+        verdict = person.detect(message(text), Hints(), RECEIVED)
+        table[lang]["unsubscribe sentences"].append(
+            verdict is not None and verdict.kind is Kind.UNSUBSCRIBE
+        )
+    for case in REQUESTS:
+        verdict = person.detect(message(case["text"]), Hints(), RECEIVED)
+        right = verdict is not None and verdict.kind is Kind.DATA_REQUEST
+        if right and verdict is not None and "type" in case:
+            types = [str(r.type) for r in verdict.requests]
+            right = types[0] == case["type"] if case.get("first") else case["type"] in types
+        if right and verdict is not None and case.get("reminder"):
+            right = any(r.reminder for r in verdict.requests)
+        if right and verdict is not None and case.get("escalation"):
+            right = any(r.escalation for r in verdict.requests)
+        table[case["lang"]]["request sentences"].append(right)
+    columns = [
+        "unsubscribe right",
+        "unsubscribe sentences",
+        "dsr right",
+        "request sentences",
+        "trap false positive",
+    ]
+    print("unsubscribe/dsr right: fixtures/*/*.eml; sentences: fixtures/*/sentences.toml")
     print(f"{'language':10} " + " ".join(f"{c:22}" for c in columns))
     totals: dict[str, list[bool]] = defaultdict(list)
     for lang, row in sorted(table.items()):

@@ -155,10 +155,11 @@ class _Found:
             self.requests[kind] = (pos, span[0], span[1], cited)
 
 
-def _read(text: str, lexicons: list[Lexicon]) -> _Found:
+def _read(text: str, lexicons: tuple[Lexicon, ...]) -> _Found:
     text = text[:_MAX_READ]
     folded = phrases.fold(text)
-    hits = [h for lex in lexicons for h in phrases.find_hits(text, lex, folded)]
+    present = phrases.present_literals(folded, lexicons)
+    hits = [h for lex in lexicons for h in phrases.find_hits(text, lex, folded, present)]
     found = _Found()
     if not hits:
         return found
@@ -281,7 +282,7 @@ def _language(guess: language.Guess, matched: set[str]) -> str | None:
     return only
 
 
-def _lexicons(guess: language.Guess, length: int) -> list[Lexicon]:
+def _lexicons(guess: language.Guess, length: int) -> tuple[Lexicon, ...]:
     if length < _SHORT_TEXT:
         picked = list(phrases.lexicon_codes())
     else:
@@ -292,7 +293,7 @@ def _lexicons(guess: language.Guess, length: int) -> list[Lexicon]:
         lex = phrases.load(code)
         if lex is not None:
             out.append(lex)
-    return out
+    return tuple(out)
 
 
 def detect(

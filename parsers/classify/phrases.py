@@ -84,6 +84,7 @@ class Lexicon:
     unsubscribe_stems: tuple[str, ...]  # case-folded; make a short message an unsubscribe
     compiled: tuple[Compiled, ...] = field(repr=False)
     rights_regex: re.Pattern[str] | None = field(repr=False)
+    literals: frozenset[str] = field(repr=False, default=frozenset())  # every gate literal
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -217,15 +218,38 @@ def load(code: str) -> Lexicon | None:
         unsubscribe_stems=tuple(fold(str(x)) for x in data.get("unsubscribe_stems", ())),
         compiled=compiled,
         rights_regex=re.compile(rf"(?<!\w)(?:{words})(?!\w)", re.IGNORECASE) if rights else None,
+        literals=frozenset(lit for item in compiled for lit in item.required or ()),
     )
 
 
-def find_hits(text: str, lexicon: Lexicon, folded: str | None = None) -> list[Hit]:
-    """Every match of every entry of ``lexicon`` in ``text`` (``folded``: ``fold(text)``)."""
+def present_literals(folded: str, lexicons: tuple[Lexicon, ...]) -> set[str]:
+    """The gate literals of ``lexicons`` that ``folded`` contains (one pass for them all)."""
+    return {lit for lit in _literal_union(tuple(lex.language for lex in lexicons)) if lit in folded}
+
+
+@cache
+def _literal_union(codes: tuple[str, ...]) -> frozenset[str]:
+    lexicons = [load(code) for code in codes]
+    return frozenset().union(*(lex.literals for lex in lexicons if lex is not None))
+
+
+def find_hits(
+    text: str,
+    lexicon: Lexicon,
+    folded: str | None = None,
+    present: set[str] | None = None,
+) -> list[Hit]:
+    """Every match of every entry of ``lexicon`` in ``text``.
+
+    ``folded`` is ``fold(text)`` and ``present`` is ``present_literals(folded, …)`` for a
+    set of lexicons including this one: computed once when several lexicons read a text.
+    """
     folded = fold(text) if folded is None else folded
+    if present is None:
+        present = present_literals(folded, (lexicon,))
     hits: list[Hit] = []
     for item in lexicon.compiled:
-        if item.required is not None and not any(s in folded for s in item.required):
+        if item.required is not None and item.required.isdisjoint(present):
             continue
         for match in item.regex.finditer(text):
             if match.end() > match.start():
