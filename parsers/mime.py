@@ -90,6 +90,8 @@ _MESSAGE_FIELDS = frozenset(
 )
 _ORIGIN_FIELDS = frozenset({"received", "return-path", "message-id", "from"})
 _MESSAGE_FIELDS_NEEDED = 3
+_PROTECTING_TYPES = frozenset({"multipart/signed", "multipart/encrypted"})  # RFC 1847
+_PROTECTED_PARAMS = frozenset({"hp", "protected-headers"})
 _CID_REF = re.compile(r"cid:([^\"'\s>)]+)", re.IGNORECASE)
 
 
@@ -247,7 +249,7 @@ def _walk(entity: Entity, headers: EntityHeaders, state: _State, depth: int, in_
             return
         for child in entity.children:
             child_headers = read_headers(child.header_block, state.defects)
-            if _is_message_header(child_headers):
+            if _is_message_header(child_headers, ctype):
                 _inline_message(child, state, depth + 1)
                 continue
             if not first_raw(child_headers.raw, "content-type") and ctype == "multipart/digest":
@@ -275,15 +277,19 @@ def _walk(entity: Entity, headers: EntityHeaders, state: _State, depth: int, in_
     state.attachments.append(_attachment(headers, body, None))
 
 
-def _is_message_header(headers: EntityHeaders) -> bool:
+def _is_message_header(headers: EntityHeaders, parent: str) -> bool:
     """Whether a body part's own header block is in fact a whole message's header.
 
     RFC 2046 §5.1 gives meaning only to Content-* fields in a body part. A part that
     starts with the trace and origin fields of a message (``_MESSAGE_FIELDS``) is a
     message pasted right after the delimiter without ``Content-Type: message/rfc822``
     and its blank line, as bounces that return the original message often do.
+    Not so the protected headers of signed or encrypted mail (RFC 9788 ``hp``, the
+    drafts' ``protected-headers``): there Subject/From/To/Message-ID are the body part's.
     """
     if headers.content_type.startswith("message/") or headers.content_type in _REPORT_TYPES:
+        return False
+    if parent in _PROTECTING_TYPES or any(k in _PROTECTED_PARAMS for k, _ in headers.params):
         return False
     names = {name.lower() for name, _ in headers.raw}
     found = names & _MESSAGE_FIELDS

@@ -242,3 +242,24 @@ def test_returned_headers_under_unregistered_types_are_text() -> None:
     texts = {p.content_type: p.text for p in _parse(raw).parts}
     assert "o1@example.com" in (texts["message/rfc822-headers"] or "")
     assert "o2@example.com" in (texts["message/partial"] or "")
+
+
+@pytest.mark.parametrize(
+    ("outer", "param"),
+    [
+        ("multipart/signed; protocol=application/pgp-signature", ""),
+        ("multipart/mixed", '; hp="clear"'),
+    ],
+)
+def test_protected_headers_stay_the_body_parts_own(outer: str, param: str) -> None:
+    # RFC 9788 and its drafts copy Subject/From/To/Message-ID into the signed part.
+    raw = (
+        f"From: ann@example.com\nSubject: hi\nContent-Type: {outer}; boundary=o\n\n"
+        f"--o\nContent-Type: text/plain; charset=utf-8{param}\n"
+        "From: ann@example.com\nTo: bob@example.org\nSubject: hi\n"
+        "Message-ID: <p1@example.com>\nDate: Mon, 23 Nov 2026 10:00:00 +0000\n\n"
+        "the signed words\n--o\nContent-Type: application/pgp-signature\n\nSIG\n--o--\n"
+    ).encode()
+    msg = _parse(raw)
+    assert msg.text == "the signed words"
+    assert not any(a.content_type == "message/rfc822" for a in msg.attachments)
