@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from standardwebhooks import Webhook
 
 from inbound.accept import address_hash, new_message_id
 from inbound.config import Route, Target, from_mapping
-from inbound.delivery import outcome, schedule, signing
+from inbound.delivery import outcome, schedule, signing, urlguard
 from inbound.log import PrivacyFilter, mask_address
 from inbound.routing import Verdict, resolve, split_address
 from inbound.storage import keys
@@ -198,3 +200,57 @@ def test_log_filter_masks_addresses_in_messages_and_exceptions() -> None:
     assert record.exc_text is not None
     assert "bob@example.org" not in record.exc_text and "b***@example.org" in record.exc_text
     assert mask_address("jane@example.com") == "j***@example.com"
+
+
+# ------------------------------------------------------------------ URL guard
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://93.184.215.14/hook", "not https"),
+        ("https://127.0.0.1/hook", "non-public"),
+        ("https://10.1.2.3/hook", "non-public"),
+        ("https://169.254.169.254/latest/meta-data", "non-public"),
+        ("https://[::1]/hook", "non-public"),
+        ("https://[fd00::1]/hook", "non-public"),
+        ("https://localhost/hook", "non-public"),  # resolves to loopback
+        ("https://no-such-host.invalid/hook", "cannot resolve"),
+    ],
+)
+async def test_url_guard_refuses(url: str, why: str) -> None:
+    with pytest.raises(urlguard.Refused, match=why):
+        await urlguard.check(url, allow_private=False)
+
+
+async def test_url_guard_allows_public_https_and_private_when_allowed() -> None:
+    await urlguard.check("https://93.184.215.14/hook", allow_private=False)
+    await urlguard.check("http://127.0.0.1:8080/hook", allow_private=True)
+
+
+async def test_a_configured_private_url_is_never_called(tmp_path: Any, clock: Any) -> None:
+    # A name that resolves to loopback at send time: the worker refuses it (no POST).
+    from tests.support.service import Running, message, settings_for
+
+    settings = settings_for(
+        tmp_path,
+        routes=[
+            {
+                "name": "support",
+                "recipients": ["support@example.test"],
+                "url": "https://localhost:9/hook",
+                "secret": SECRET,
+            }
+        ],
+    )
+    settings = dataclasses.replace(settings, allow_private_webhooks=False)
+    running = Running(settings, clock=clock)
+    try:
+        running.send(message())
+        running.deliver()
+        [job] = running.call(running.service.outbox.jobs())
+        attempts = running.call(running.service.outbox.attempts(job.id))
+    finally:
+        running.stop()
+    assert job.status == "failed"
+    assert "non-public" in (attempts[0].detail or "")
