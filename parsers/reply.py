@@ -37,7 +37,6 @@ _LATIN_VERBS = (
 )
 _CJK_VERBS = r"写道|寫道|のメッセージ|さんは書きました|が書きました|님이\s*작성|님이\s*씀"
 _VERB = re.compile(rf"(?<![^\W\d_])(?:{_LATIN_VERBS})(?![^\W\d_])|(?:{_CJK_VERBS})", re.I)
-_ENDS_COLON = re.compile(r"[:：]\s*$")
 _ENDS_VERB = re.compile(rf"(?:{_LATIN_VERBS}|{_CJK_VERBS})\s*$", re.IGNORECASE)
 # Words that open an attribution ("On …", "Am …", "Le …", "El …", "Il giorno …", …).
 _ATTRIBUTION_START = re.compile(
@@ -168,9 +167,12 @@ def _attribution_at(lines: list[str], index: int) -> int:
     first = lines[index]
     if not first.strip() or _quoted(first):
         return 0
-    if _DATED_ADDRESS.match(first) or _is_attribution(first):
+    # Cheap tests first: this runs on every line of every message.
+    if _ends_colon(first) and (
+        _DATED_ADDRESS.match(first) or (len(first) < 300 and _ENDS_ADDRESS.search(first))
+    ):
         return 1
-    if len(first) < 300 and _ENDS_ADDRESS.search(first):
+    if _is_attribution(first):
         return 1
     if not _ATTRIBUTION_START.match(first):
         return 0
@@ -184,24 +186,32 @@ def _attribution_at(lines: list[str], index: int) -> int:
         joined += " " + nxt.strip()
         if len(joined) > 300:
             break
-        if _DATED_ADDRESS.match(joined) or _is_attribution(joined):
+        if (_ends_colon(joined) and _DATED_ADDRESS.match(joined)) or _is_attribution(joined):
             return extra + 1
     return 0
+
+
+def _ends_colon(text: str) -> bool:
+    return text.rstrip().endswith((":", "："))
 
 
 def _is_attribution(text: str) -> bool:
     """One (joined) line that says who wrote the quote below: a verb and a colon at the
     end, or an "On …"-style opening with the verb at the end (colon lost)."""
-    if len(text) > 400 or _VERB.search(text) is None:
+    if len(text) > 400:
         return False
-    if _ENDS_COLON.search(text):
+    if _ends_colon(text):
+        if _VERB.search(text) is None:
+            return False
         return bool(
             _ATTRIBUTION_START.match(text)
             or "@" in text
             or re.search(r"\d", text)
             or len(text) < 80
         )
-    return bool(_ATTRIBUTION_START.match(text) and _ENDS_VERB.search(text))
+    if not _ATTRIBUTION_START.match(text):
+        return False
+    return bool(_VERB.search(text) and _ENDS_VERB.search(text))
 
 
 def _next_content(lines: list[str], index: int) -> int:

@@ -182,12 +182,16 @@ def signals(parsed: ParsedMessage, report: str) -> Signals:
             break
     subject_match = _SUBJECT.search(parsed.subject or "")
     head = report[:4000]
-    report_match = _REPORT_PHRASES.search(head)
     failed = parsed.header("X-Failed-Recipients")
     return_path = (parsed.header("Return-Path") or "").strip()
     report_type = dict(parsed.content_params).get("report-type", "").lower()
+    null_sender = return_path in ("<>", "") and parsed.header("Return-Path") is not None
+    # The text searches cost more than everything else here; without one of the cheap
+    # signals above, looks_like_bounce() is False whatever they find, so skip them.
+    cheap = sender or subject_match or null_sender or failed or report_type
+    report_match = _REPORT_PHRASES.search(head) if cheap else None
     machinery = None
-    code = ENHANCED_STATUS.search(head) or _REPLY_LINE.search(head)
+    code = (ENHANCED_STATUS.search(head) or _REPLY_LINE.search(head)) if cheap else None
     if code is not None:
         machinery = line_of(head, code.start())
     elif any(p.content_type in _RETURNED_TYPES for p in parsed.parts):
@@ -197,9 +201,7 @@ def signals(parsed: ParsedMessage, report: str) -> Signals:
     return Signals(
         forwarded=bool(_PERSON_PREFIX.match(parsed.subject or "")),
         machinery=machinery,
-        null_sender=return_path
-        if return_path in ("<>", "") and parsed.header("Return-Path") is not None
-        else None,
+        null_sender=return_path if null_sender else None,
         report_type=report_type
         if parsed.content_type == "multipart/report"
         and report_type in ("delivery-status", "global-delivery-status")
