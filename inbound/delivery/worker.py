@@ -172,14 +172,16 @@ class Worker:
             return await self._final(job, JobStatus.FAILED, gone, started)
         except InboundError as exc:
             return await self._storage_failed(job, exc, started)
-        loop = asyncio.get_running_loop()
-        parsed = await loop.run_in_executor(self._parse_pool, parse, raw, msg.received_at)
         hints = Hints(
             rcpt_to=job.rcpt_to,
             mailbox_hash=job.mailbox_hash,
             unsubscribe_addresses=route.unsubscribe_addresses,
         )
-        verdict = classify(parsed, hints, msg.received_at)
+        # CPU work off the event loop, so SMTP sessions are not held up by it.
+        loop = asyncio.get_running_loop()
+        parsed, verdict = await loop.run_in_executor(
+            self._parse_pool, _parse_and_classify, raw, msg.received_at, hints
+        )
         await self._index_addresses(msg.id, parsed, verdict)
         kind = str(verdict.kind)
         if route.kinds is not None and kind not in route.kinds:
@@ -362,6 +364,13 @@ class Worker:
             status.value if next_at is None else f"retry at {next_at.isoformat()}",
         )
         return status
+
+
+def _parse_and_classify(
+    raw: bytes, received_at: datetime, hints: Hints
+) -> tuple[ParsedMessage, Classification]:
+    parsed = parse(raw, received_at)
+    return parsed, classify(parsed, hints, received_at)
 
 
 def _ms(started: float) -> int:
