@@ -40,6 +40,7 @@ from tests.corpus.test_dsr_corpus import (  # noqa: E402
     render,
 )
 from tests.parsers.classify.test_person_cases import REQUESTS, UNSUBSCRIBES  # noqa: E402
+from tests.parsers.classify.test_person_traps import ORDINARY  # noqa: E402
 
 FIXTURES = ROOT / "fixtures"
 RUNS = 5
@@ -172,6 +173,9 @@ def report_cases(cases: list[tuple[str, str, ParsedMessage, Hints, str]]) -> Non
         for entry in (phrases.load(code) or phrases.Lexicon.__new__(phrases.Lexicon)).entries
         for example in entry.examples
     ]
+    ordinary = [person.detect(message(x), Hints(), RECEIVED) is not None for x in ORDINARY]
+    print(f"ordinary-sentence traps (tests/…/test_person_traps.py) read as requests: "
+          f"{_pct(sum(ordinary), len(ordinary))}")  # fmt: skip
     mentions = [x for e, x in examples if e.category == phrases.MENTION]
     wrong = sum(person.detect(message(x), Hints(), RECEIVED) is not None for x in mentions)
     print(f"lexicon 'mention' examples read as requests: {_pct(wrong, len(mentions))}")
