@@ -92,12 +92,17 @@ def one_run(messages: int, threads: int, size: int) -> tuple[float, float, int]:
     with tempfile.TemporaryDirectory(prefix="inbound-bench-") as tmp:
         env = {k: v for k, v in os.environ.items() if not k.startswith("INBOUND_")}
         env["INBOUND_LOG_LEVEL"] = "WARNING"
+        config = Path(tmp) / "bench.toml"
+        # One client sends everything: no per-client rate limit for the measurement.
+        config.write_text("[server]\nmax_messages_per_minute_per_ip = 0\n")
         proc = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "inbound",
                 "serve",
+                "--config",
+                str(config),
                 "--listen",
                 f"127.0.0.1:{port}",
                 "--data-dir",

@@ -14,6 +14,7 @@ import os
 import secrets
 import signal
 import ssl
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -30,6 +31,7 @@ from inbound.outbox.sqlite import SqliteOutbox
 from inbound.privacy import Privacy
 from inbound.sealed import SealedObjects
 from inbound.smtp.handler import Handler
+from inbound.smtp.limits import RateLimiter
 from inbound.smtp.server import SmtpServer
 from inbound.storage.base import RawStore
 from inbound.sweeper import Sweeper
@@ -136,6 +138,7 @@ class Service:
                 domains=settings.domains,
                 max_recipients=settings.max_recipients,
                 accept=self._accept,
+                limiter=RateLimiter(settings.max_messages_per_minute_per_ip, time.monotonic),
             )
             self.smtp = SmtpServer(
                 handler,

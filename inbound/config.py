@@ -124,6 +124,8 @@ class Settings:
     # Concurrent SMTP sessions per client IP, and in all (DESIGN §3: 421 4.7.0 beyond).
     max_connections_per_ip: int = 20
     max_connections: int = 1000
+    # Messages (MAIL FROM) per minute per client IP; 0 = no limit (DESIGN §3: 450 4.7.1).
+    max_messages_per_minute_per_ip: int = 600
     tls_cert: Path | None = None
     tls_key: Path | None = None
     data_dir: Path = Path("inbound-data")
@@ -234,6 +236,11 @@ def from_mapping(
             server.get("max_connections_per_ip", s.max_connections_per_ip),
             "server.max_connections_per_ip",
             1,
+        ),
+        max_messages_per_minute_per_ip=_int(
+            server.get("max_messages_per_minute_per_ip", s.max_messages_per_minute_per_ip),
+            "server.max_messages_per_minute_per_ip",
+            0,
         ),
         max_connections=_int(
             server.get("max_connections", s.max_connections), "server.max_connections", 1
@@ -589,6 +596,7 @@ _SCHEMA: dict[str, Any] = {
         "max_recipients": None,
         "max_connections_per_ip": None,
         "max_connections": None,
+        "max_messages_per_minute_per_ip": None,
         "tls_cert": None,
         "tls_key": None,
         "shutdown_grace_seconds": None,

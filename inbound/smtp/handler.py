@@ -19,6 +19,7 @@ from inbound.errors import AcceptFailed
 from inbound.outbox.model import Envelope, NewJob
 from inbound.routing import Verdict, resolve
 from inbound.smtp import replies
+from inbound.smtp.limits import RateLimiter
 
 log = logging.getLogger("inbound.smtp")
 
@@ -35,15 +36,21 @@ class Handler:
         domains: tuple[str, ...],
         max_recipients: int,
         accept: AcceptFn,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.routes = routes
         self.domains = domains
         self.max_recipients = max_recipients
         self._accept = accept
+        self.limiter = limiter
 
     async def handle_MAIL(  # aiosmtpd hook name
         self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
     ) -> str:
+        client = session.peer[0] if isinstance(session.peer, tuple) else "?"
+        if self.limiter is not None and not self.limiter.allow(client):
+            log.warning("rate limit: a client is over its message rate (450)")
+            return replies.RATE_LIMITED
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return replies.OK_SENDER

@@ -28,3 +28,6 @@ BAD_ADDRESS = "553 5.1.3 Bad address syntax"
 # RFC 3463 §3.8 X.7.0 "Other or undefined security status": too many connections from one
 # client (or in all); RFC 5321 §3.8 lets a server close with 421 at greeting.
 TOO_MANY_CONNECTIONS = "421 4.7.0 Too many connections, try again later"
+# RFC 3463 §3.8 X.7.1 "Delivery not authorized, message refused", temporary: a client
+# over its message rate is asked to come back later.
+RATE_LIMITED = "450 4.7.1 Too many messages from your address, try again later"

@@ -1,4 +1,4 @@
-"""STARTTLS with a configured certificate, and the per-client connection limit (DESIGN §3)."""
+"""STARTTLS with a configured certificate, and the per-client limits (DESIGN §3)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 import trustme
 
 from inbound.smtp import replies
+from inbound.smtp.limits import RateLimiter
 from tests.support.service import Running, message, settings_for
 from tests.support.webhook import SECRET, Receiver
 
@@ -71,4 +72,40 @@ def test_too_many_connections_from_one_client_get_421(tmp_path: Path) -> None:
     finally:
         for s in held:
             s.close()
+        running.stop()
+
+
+def test_rate_limiter_token_bucket() -> None:
+    now = [0.0]
+    limiter = RateLimiter(60, lambda: now[0])  # one a second, bursts of 60
+    assert all(limiter.allow("10.0.0.1") for _ in range(60))
+    assert not limiter.allow("10.0.0.1")
+    assert limiter.allow("10.0.0.2")  # per client
+    now[0] += 1.0
+    assert limiter.allow("10.0.0.1")
+    assert not limiter.allow("10.0.0.1")
+    assert RateLimiter(0, lambda: 0.0).allow("x")  # 0 = no limit
+
+
+def test_rate_limiter_forgets_idle_clients() -> None:
+    now = [0.0]
+    limiter = RateLimiter(60, lambda: now[0], max_clients=2)
+    limiter.allow("a")
+    limiter.allow("b")
+    now[0] += 120.0  # both buckets are full again
+    limiter.allow("c")
+    assert set(limiter._buckets) == {"c"}
+
+
+def test_a_client_over_its_message_rate_gets_450(tmp_path: Path) -> None:
+    running = Running(settings_for(tmp_path, server={"max_messages_per_minute_per_ip": 2}))
+    try:
+        with running.smtp() as s:
+            s.ehlo()
+            for _ in range(2):
+                assert s.mail("a@sender.test")[0] == 250
+                s.rset()
+            code, text = s.mail("a@sender.test")
+            assert f"{code} {text.decode()}" == replies.RATE_LIMITED
+    finally:
         running.stop()
