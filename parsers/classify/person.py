@@ -282,9 +282,11 @@ def _language(guess: language.Guess, matched: set[str]) -> str | None:
     return only
 
 
-def _lexicons(guess: language.Guess, length: int) -> tuple[Lexicon, ...]:
-    if length < _SHORT_TEXT:
+def _lexicons(guess: language.Guess | None) -> tuple[Lexicon, ...]:
+    """Every lexicon (``guess`` None: a short text), else the guessed ones and English."""
+    if guess is None:
         picked = list(phrases.lexicon_codes())
+        guess = language.Guess(language=None, confidence=0.0, ranked=())
     else:
         picked = guess.candidates(top=_LONG_CANDIDATES, min_share=_MIN_SHARE)
     codes = [_LEXICON_OF.get(c, c) for c in picked] + list(guess.scripts) + ["en"]
@@ -305,8 +307,12 @@ def detect(
     subject = unsubscribe.strip_prefixes(parsed.subject or "")
     if address is None and not text.strip() and not subject:
         return None
-    guess = language.detect(f"{subject}\n{text}".strip())
-    lexicons = _lexicons(guess, len(text) + len(subject))
+    sample = f"{subject}\n{text}".strip()
+    short = len(text) + len(subject) < _SHORT_TEXT
+    # A short text is read with every lexicon; lingua only runs when there is something
+    # to report (most short replies ask for nothing).
+    guess = None if short else language.detect(sample)
+    lexicons = _lexicons(guess)
     body = _read(text, lexicons)
     head = _read(subject, lexicons) if subject else _Found()
 
@@ -361,6 +367,7 @@ def detect(
         confidence = max(confidence, _CONF_WORDS)
     if not order:
         return None
+    guess = guess or language.detect(sample)
     if reminder and dsr_kinds:
         for span in (body.escalation + body.reminder)[:2]:
             evidence.append(_evidence(text, span, span[0]))
