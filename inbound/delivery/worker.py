@@ -88,6 +88,8 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until ``stop`` is set; then stop claiming and return."""
         while not stop.is_set():
+            # Cleared before looking, so a notify() during the claim is not lost.
+            self._wake.clear()
             try:
                 claimed = await self._claim_and_start()
             except InboundError as exc:
@@ -115,7 +117,6 @@ class Worker:
             due = await self.outbox.next_due()
             if due is not None:
                 timeout = min(POLL_SECONDS, max((due - self.clock.now()).total_seconds(), 0.01))
-        self._wake.clear()
         waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
         try:
             await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
