@@ -129,6 +129,7 @@ class Service:
                 prefix=_prefix(settings),
                 presign_seconds=settings.s3.presign_seconds if settings.s3 else 7 * 24 * 3600,
                 index_key=self.index_key,
+                deadlines_days=settings.deadlines_days,
             ),
         )
         self.smtp: SmtpServer | None = None

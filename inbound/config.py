@@ -142,6 +142,9 @@ class Settings:
     allow_private_webhooks: bool = False
     shutdown_grace_seconds: float = 25.0
     log_level: str = "INFO"
+    # Days to answer a data-subject request, per law ("GDPR" -> 30); None: the laws'
+    # own periods (GDPR Art. 12(3) one month, CCPA 45 days, LGPD 15 days).
+    deadlines_days: tuple[tuple[str, int], ...] | None = None
     # Seal local objects under a key per message (crypto-shredding, DESIGN §8).
     encrypt_at_rest: bool = True
     # Keys address hashes and wraps data keys; shared by every node of one install.
@@ -291,6 +294,7 @@ def from_mapping(
             "server.shutdown_grace_seconds",
             0.0,
         ),
+        deadlines_days=_deadlines(tree.table("classification").get("deadlines_days")),
         encrypt_at_rest=_bool(privacy.get("encrypt_at_rest", True), "privacy.encrypt_at_rest"),
         install_secret=_install_secret(install_secret),
         log_level=_log_level(
@@ -480,6 +484,15 @@ def _secret(value: Any, key: str) -> Secret:
     return Secret(text)
 
 
+def _deadlines(value: Any) -> tuple[tuple[str, int], ...] | None:
+    if value is None:
+        return None
+    key = "classification.deadlines_days"
+    if not isinstance(value, dict):
+        raise ConfigError(key, "must be a table such as { GDPR = 30, CCPA = 45 }")
+    return tuple((law, _int(days, f"{key}.{law}", 1)) for law, days in value.items())
+
+
 def _install_secret(value: Any) -> Secret | None:
     if value is None:
         return None
@@ -629,6 +642,7 @@ _SCHEMA: dict[str, Any] = {
     },
     "log": {"level": None},
     "privacy": {"encrypt_at_rest": None, "install_secret": None},
+    "classification": {"deadlines_days": None},
     "routes": [],
 }
 

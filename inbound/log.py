@@ -52,4 +52,6 @@ def setup(level: str = "INFO", stream: TextIO | None = None) -> logging.Handler:
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     for noisy in ("httpx", "httpcore", "botocore", "boto3", "urllib3", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # flanker's address grammar (ply) warns about unreachable symbols at every import.
+    logging.getLogger("flanker").setLevel(logging.ERROR)
     return handler

@@ -50,6 +50,7 @@ class WorkerOptions:
     prefix: str = ""
     presign_seconds: int = 7 * 24 * 3600
     index_key: bytes = b""
+    deadlines_days: tuple[tuple[str, int], ...] | None = None
 
 
 class Worker:
@@ -177,6 +178,7 @@ class Worker:
             rcpt_to=job.rcpt_to,
             mailbox_hash=job.mailbox_hash,
             unsubscribe_addresses=route.unsubscribe_addresses,
+            deadlines_days=self.options.deadlines_days,
         )
         # CPU work off the event loop, so SMTP sessions are not held up by it.
         loop = asyncio.get_running_loop()

@@ -109,6 +109,7 @@ def test_delimiter_like_lines_looked_at_are_bounded() -> None:
 
 def _corpus_files() -> list[Path]:
     files = sorted(p for p in CORPORA.glob("*/*") if p.suffix in (".eml", ".txt", ".html"))
+    assert len(files) > 400, f"corpora not found at {CORPORA} (set INBOUND_CORPORA)"
     return files + sorted((ROOT / "fixtures").rglob("*.eml"))
 
 
