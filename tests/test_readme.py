@@ -29,10 +29,10 @@ def test_quick_start_has_exactly_two_commands_and_ci_runs_the_second() -> None:
     assert commands[1] in ci.replace(" -q ", " ")
 
 
-def test_config_example_is_valid() -> None:
-    [example] = _blocks("toml")
-    settings = from_mapping(tomllib.loads(example), {}, {})
-    assert [r.name for r in settings.routes] == ["support"]
+def test_config_examples_are_valid() -> None:
+    webhook, s3 = (from_mapping(tomllib.loads(b), {}, {}) for b in _blocks("toml"))
+    assert [r.name for r in webhook.routes] == ["support"]
+    assert s3.storage_backend == "s3" and s3.s3 is not None and s3.s3.prefix == "prod/"
 
 
 def test_example_event_fits_the_schema() -> None:
