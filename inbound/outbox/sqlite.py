@@ -12,16 +12,19 @@ take ``BEGIN IMMEDIATE`` and a lease, so two workers never send the same job at 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from inbound.errors import OutboxError
 from inbound.outbox.model import (
@@ -93,6 +96,28 @@ CREATE TABLE IF NOT EXISTS attempts (
 """
 
 
+@dataclass(frozen=True, slots=True)
+class _Write:
+    fn: Callable[[sqlite3.Connection], Any]
+    future: asyncio.Future[Any]
+    loop: asyncio.AbstractEventLoop
+
+
+def _outbox_error(exc: BaseException) -> OutboxError:
+    if isinstance(exc, OutboxError):
+        return exc
+    return OutboxError(f"outbox: {type(exc).__name__}: {exc}")
+
+
+def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    if future.done():  # the caller was cancelled (e.g. the SMTP client went away)
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
+
+
 def _ts(value: datetime) -> float:
     return value.timestamp()
 
@@ -108,6 +133,57 @@ class SqliteOutbox:
         self.path = path
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbound-outbox")
         self._conn: sqlite3.Connection | None = None
+        self._batch: list[_Write] = []
+        self._batch_lock = threading.Lock()
+        self._flush_pending = False
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run ``fn`` as one write of a group commit; return only once it is committed.
+
+        Writes that arrive while a commit is under way wait for the next one and share
+        its transaction, so many accepts cost one fsync (a WAL group commit). Each write
+        runs in its own savepoint: one that fails is rolled back alone and raises
+        OutboxError to its caller; the others commit.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        with self._batch_lock:
+            self._batch.append(_Write(fn=fn, future=future, loop=loop))
+            start = not self._flush_pending
+            self._flush_pending = True
+        if start:
+            self._pool.submit(self._flush)
+        return cast(_T, await future)
+
+    def _flush(self) -> None:
+        """On the outbox thread: commit every write queued so far in one transaction."""
+        with self._batch_lock:
+            batch, self._batch = self._batch, []
+            self._flush_pending = False
+        results: list[tuple[bool, Any]] = []
+        try:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for write in batch:
+                    conn.execute("SAVEPOINT one_write")
+                    try:
+                        results.append((True, write.fn(conn)))
+                        conn.execute("RELEASE one_write")
+                    except Exception as exc:
+                        conn.execute("ROLLBACK TO one_write")
+                        conn.execute("RELEASE one_write")
+                        results.append((False, _outbox_error(exc)))
+                conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise
+        except Exception as exc:  # BEGIN or COMMIT failed: nothing of the batch is kept
+            results = [(False, _outbox_error(exc))] * len(batch)
+        for write, (ok, value) in zip(batch, results, strict=True):
+            with contextlib.suppress(RuntimeError):  # the caller's loop is gone
+                write.loop.call_soon_threadsafe(_settle, write.future, ok, value)
 
     async def _run(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
         def call() -> _T:
@@ -151,50 +227,50 @@ class SqliteOutbox:
         ids = [f"evt_{uuid.uuid4().hex}" for _ in jobs]
 
         def work(conn: sqlite3.Connection) -> list[str]:
-            with self._tx(conn):
-                conn.execute(
-                    "INSERT INTO messages (id, received_at, raw_key, raw_size, raw_sha256,"
-                    " raw_expires_at, expires_at, envelope, wrapped_key)"
-                    " VALUES (?,?,?,?,?,?,?,?,?)",
+            # One write of a group commit: _write() wraps it in the transaction.
+            conn.execute(
+                "INSERT INTO messages (id, received_at, raw_key, raw_size, raw_sha256,"
+                " raw_expires_at, expires_at, envelope, wrapped_key)"
+                " VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    message.id,
+                    _ts(message.received_at),
+                    message.raw_key,
+                    message.raw_size,
+                    message.raw_sha256,
+                    _ts(message.raw_expires_at),
+                    _ts(message.expires_at),
+                    json.dumps(message.envelope.to_dict()),
+                    message.wrapped_key,
+                ),
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO message_addresses VALUES (?,?)",
+                [(message.id, h) for h in message.address_hashes],
+            )
+            now = _ts(message.received_at)
+            conn.executemany(
+                "INSERT INTO jobs (id, message_id, route, rcpt_to, mailbox_hash, status,"
+                " attempts, created_at, next_attempt_at, updated_at)"
+                " VALUES (?,?,?,?,?,?,0,?,?,?)",
+                [
                     (
+                        jid,
                         message.id,
-                        _ts(message.received_at),
-                        message.raw_key,
-                        message.raw_size,
-                        message.raw_sha256,
-                        _ts(message.raw_expires_at),
-                        _ts(message.expires_at),
-                        json.dumps(message.envelope.to_dict()),
-                        message.wrapped_key,
-                    ),
-                )
-                conn.executemany(
-                    "INSERT OR IGNORE INTO message_addresses VALUES (?,?)",
-                    [(message.id, h) for h in message.address_hashes],
-                )
-                now = _ts(message.received_at)
-                conn.executemany(
-                    "INSERT INTO jobs (id, message_id, route, rcpt_to, mailbox_hash, status,"
-                    " attempts, created_at, next_attempt_at, updated_at)"
-                    " VALUES (?,?,?,?,?,?,0,?,?,?)",
-                    [
-                        (
-                            jid,
-                            message.id,
-                            j.route,
-                            json.dumps(list(j.rcpt_to)),
-                            j.mailbox_hash,
-                            JobStatus.PENDING.value,
-                            now,
-                            now,
-                            now,
-                        )
-                        for jid, j in zip(ids, jobs, strict=True)
-                    ],
-                )
+                        j.route,
+                        json.dumps(list(j.rcpt_to)),
+                        j.mailbox_hash,
+                        JobStatus.PENDING.value,
+                        now,
+                        now,
+                        now,
+                    )
+                    for jid, j in zip(ids, jobs, strict=True)
+                ],
+            )
             return ids
 
-        return await self._run(work)
+        return await self._write(work)
 
     async def claim_due(self, now: datetime, limit: int, lease_seconds: float) -> list[Job]:
         t = _ts(now)
@@ -223,51 +299,51 @@ class SqliteOutbox:
         """Record the attempt; False when the job no longer exists (erased meanwhile)."""
 
         def work(conn: sqlite3.Connection) -> bool:
-            with self._tx(conn):
-                if conn.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,)).fetchone() is None:
-                    return False
-                conn.execute(
-                    "INSERT OR REPLACE INTO attempts VALUES (?,?,?,?,?,?,?)",
-                    (
-                        job_id,
-                        attempt.n,
-                        _ts(attempt.at),
-                        attempt.outcome,
-                        attempt.status_code,
-                        attempt.detail,
-                        attempt.duration_ms,
-                    ),
-                )
-                conn.execute(
-                    "UPDATE jobs SET status = ?, attempts = ?,"
-                    " next_attempt_at = COALESCE(?, next_attempt_at),"
-                    " lease_until = NULL, updated_at = ? WHERE id = ?",
-                    (
-                        status.value,
-                        attempt.n,
-                        None if next_attempt_at is None else _ts(next_attempt_at),
-                        _ts(attempt.at),
-                        job_id,
-                    ),
-                )
+            # One write of a group commit: _write() wraps it in the transaction.
+            if conn.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,)).fetchone() is None:
+                return False
+            conn.execute(
+                "INSERT OR REPLACE INTO attempts VALUES (?,?,?,?,?,?,?)",
+                (
+                    job_id,
+                    attempt.n,
+                    _ts(attempt.at),
+                    attempt.outcome,
+                    attempt.status_code,
+                    attempt.detail,
+                    attempt.duration_ms,
+                ),
+            )
+            conn.execute(
+                "UPDATE jobs SET status = ?, attempts = ?,"
+                " next_attempt_at = COALESCE(?, next_attempt_at),"
+                " lease_until = NULL, updated_at = ? WHERE id = ?",
+                (
+                    status.value,
+                    attempt.n,
+                    None if next_attempt_at is None else _ts(next_attempt_at),
+                    _ts(attempt.at),
+                    job_id,
+                ),
+            )
 
             return True
 
-        return await self._run(work)
+        return await self._write(work)
 
     async def add_addresses(self, message_id: str, hashes: list[str]) -> None:
         """Add keyed address hashes to a message's erase/export index."""
 
         def work(conn: sqlite3.Connection) -> None:
-            with self._tx(conn):
-                conn.executemany(
-                    "INSERT OR IGNORE INTO message_addresses SELECT ?, ? WHERE EXISTS"
-                    " (SELECT 1 FROM messages WHERE id = ?)",
-                    [(message_id, h, message_id) for h in hashes],
-                )
-                conn.execute("UPDATE messages SET indexed = 1 WHERE id = ?", (message_id,))
+            # One write of a group commit: _write() wraps it in the transaction.
+            conn.executemany(
+                "INSERT OR IGNORE INTO message_addresses SELECT ?, ? WHERE EXISTS"
+                " (SELECT 1 FROM messages WHERE id = ?)",
+                [(message_id, h, message_id) for h in hashes],
+            )
+            conn.execute("UPDATE messages SET indexed = 1 WHERE id = ?", (message_id,))
 
-        await self._run(work)
+        await self._write(work)
 
     async def requeue(self, job_id: str, now: datetime) -> bool:
         def work(conn: sqlite3.Connection) -> bool:
