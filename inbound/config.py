@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from inbound import config_read as read
 from inbound.errors import ConfigError
 
 # RFC 5321 §4.5.3.1.8 asks servers to take at least 100 recipients per message.
@@ -184,25 +185,26 @@ def load(
 def from_mapping(
     raw: Mapping[str, Any], environ: Mapping[str, str], overrides: Mapping[str, Any]
 ) -> Settings:
-    tree = _Tree(raw)
-    _check_keys(tree.raw, _SCHEMA, "")
+    tree = read.Tree(raw)
+    read.check_keys(tree.raw, _SCHEMA, "")
     s = Settings()
     server, storage = tree.table("server"), tree.table("storage")
-    listen = _env(environ, "INBOUND_LISTEN") or overrides.get("listen") or server.get("listen")
+    listen = read.env(environ, "INBOUND_LISTEN") or overrides.get("listen") or server.get("listen")
     host, port = s.listen_host, s.listen_port
     if listen is not None:
-        host, port = parse_listen(_str(listen, "server.listen"), "server.listen")
+        host, port = parse_listen(read.string(listen, "server.listen"), "server.listen")
     domains: Any = server.get("domains", list(s.domains))
     if overrides.get("domains"):
         domains = list(overrides["domains"])
-    if (env_domains := _env(environ, "INBOUND_DOMAINS")) is not None:
+    if (env_domains := read.env(environ, "INBOUND_DOMAINS")) is not None:
         domains = [d.strip() for d in env_domains.split(",") if d.strip()]
     domain_list = tuple(
-        _domain(d, f"server.domains[{i}]") for i, d in enumerate(_list(domains, "server.domains"))
+        _domain(d, f"server.domains[{i}]")
+        for i, d in enumerate(read.array(domains, "server.domains"))
     )
     data_dir = overrides.get("data_dir") or storage.get("data_dir", str(s.data_dir))
-    data_dir = _env(environ, "INBOUND_DATA_DIR") or data_dir
-    backend = _env(environ, "INBOUND_STORAGE_BACKEND") or storage.get("backend", "local")
+    data_dir = read.env(environ, "INBOUND_DATA_DIR") or data_dir
+    backend = read.env(environ, "INBOUND_STORAGE_BACKEND") or storage.get("backend", "local")
     if backend not in ("local", "s3"):
         raise ConfigError("storage.backend", f'must be "local" or "s3", not {backend!r}')
     s3 = _s3(storage.get("s3"), environ) if backend == "s3" else None
@@ -214,91 +216,95 @@ def from_mapping(
         tree.table("outbox"),
     )
     allow_private = delivery.get("allow_private_webhooks", False)
-    if (env_allow := _env(environ, "INBOUND_ALLOW_PRIVATE_WEBHOOKS")) is not None:
-        allow_private = _bool_text(env_allow, "INBOUND_ALLOW_PRIVATE_WEBHOOKS")
-    allow_private = _bool(allow_private, "delivery.allow_private_webhooks")
-    outbox_path = _env(environ, "INBOUND_OUTBOX_PATH") or outbox.get("path")
+    if (env_allow := read.env(environ, "INBOUND_ALLOW_PRIVATE_WEBHOOKS")) is not None:
+        allow_private = read.boolean_text(env_allow, "INBOUND_ALLOW_PRIVATE_WEBHOOKS")
+    allow_private = read.boolean(allow_private, "delivery.allow_private_webhooks")
+    outbox_path = read.env(environ, "INBOUND_OUTBOX_PATH") or outbox.get("path")
     privacy = tree.table("privacy")
-    install_secret = _env(environ, "INBOUND_INSTALL_SECRET") or privacy.get("install_secret")
+    install_secret = read.env(environ, "INBOUND_INSTALL_SECRET") or privacy.get("install_secret")
     settings = replace(
         s,
         listen_host=host,
         listen_port=port,
-        hostname=_str(
-            _env(environ, "INBOUND_HOSTNAME") or server.get("hostname", s.hostname),
+        hostname=read.string(
+            read.env(environ, "INBOUND_HOSTNAME") or server.get("hostname", s.hostname),
             "server.hostname",
         ),
         domains=domain_list,
-        max_message_bytes=_int(
-            _env_int(environ, "INBOUND_MAX_MESSAGE_BYTES")
+        max_message_bytes=read.integer(
+            read.env_int(environ, "INBOUND_MAX_MESSAGE_BYTES")
             or server.get("max_message_bytes", s.max_message_bytes),
             "server.max_message_bytes",
             1024,
         ),
-        max_connections_per_ip=_int(
+        max_connections_per_ip=read.integer(
             server.get("max_connections_per_ip", s.max_connections_per_ip),
             "server.max_connections_per_ip",
             1,
         ),
-        max_messages_per_minute_per_ip=_int(
+        max_messages_per_minute_per_ip=read.integer(
             server.get("max_messages_per_minute_per_ip", s.max_messages_per_minute_per_ip),
             "server.max_messages_per_minute_per_ip",
             0,
         ),
-        max_connections=_int(
+        max_connections=read.integer(
             server.get("max_connections", s.max_connections), "server.max_connections", 1
         ),
-        max_recipients=_int(
+        max_recipients=read.integer(
             server.get("max_recipients", s.max_recipients), "server.max_recipients", 1
         ),
-        tls_cert=_path_opt(server.get("tls_cert"), "server.tls_cert"),
-        tls_key=_path_opt(server.get("tls_key"), "server.tls_key"),
-        data_dir=Path(_str(data_dir, "storage.data_dir")),
+        tls_cert=read.optional_path(server.get("tls_cert"), "server.tls_cert"),
+        tls_key=read.optional_path(server.get("tls_key"), "server.tls_key"),
+        data_dir=Path(read.string(data_dir, "storage.data_dir")),
         storage_backend=backend,
         s3=s3,
-        outbox_path=_path_opt(outbox_path, "outbox.path"),
-        raw_days=_int(
-            _env_int(environ, "INBOUND_RAW_DAYS") or retention.get("raw_days", s.raw_days),
+        outbox_path=read.optional_path(outbox_path, "outbox.path"),
+        raw_days=read.integer(
+            read.env_int(environ, "INBOUND_RAW_DAYS") or retention.get("raw_days", s.raw_days),
             "retention.raw_days",
             1,
         ),
-        event_days=_int(retention.get("event_days", s.event_days), "retention.event_days", 1),
-        metadata_days=_int(
-            _env_int(environ, "INBOUND_METADATA_DAYS")
+        event_days=read.integer(
+            retention.get("event_days", s.event_days), "retention.event_days", 1
+        ),
+        metadata_days=read.integer(
+            read.env_int(environ, "INBOUND_METADATA_DAYS")
             or retention.get("metadata_days", s.metadata_days),
             "retention.metadata_days",
             1,
         ),
-        delivery_concurrency=_int(
-            _env_int(environ, "INBOUND_DELIVERY_CONCURRENCY")
+        delivery_concurrency=read.integer(
+            read.env_int(environ, "INBOUND_DELIVERY_CONCURRENCY")
             or delivery.get("concurrency", s.delivery_concurrency),
             "delivery.concurrency",
             1,
         ),
-        max_attempt_days=_float(
+        max_attempt_days=read.number(
             delivery.get("max_attempt_days", s.max_attempt_days), "delivery.max_attempt_days", 0.0
         ),
-        initial_backoff_seconds=_float(
+        initial_backoff_seconds=read.number(
             delivery.get("initial_backoff_seconds", s.initial_backoff_seconds),
             "delivery.initial_backoff_seconds",
             0.0,
         ),
-        max_backoff_seconds=_float(
+        max_backoff_seconds=read.number(
             delivery.get("max_backoff_seconds", s.max_backoff_seconds),
             "delivery.max_backoff_seconds",
             0.0,
         ),
         allow_private_webhooks=allow_private,
-        shutdown_grace_seconds=_float(
+        shutdown_grace_seconds=read.number(
             server.get("shutdown_grace_seconds", s.shutdown_grace_seconds),
             "server.shutdown_grace_seconds",
             0.0,
         ),
         deadlines_days=_deadlines(tree.table("classification").get("deadlines_days")),
-        encrypt_at_rest=_bool(privacy.get("encrypt_at_rest", True), "privacy.encrypt_at_rest"),
+        encrypt_at_rest=read.boolean(
+            privacy.get("encrypt_at_rest", True), "privacy.encrypt_at_rest"
+        ),
         install_secret=_install_secret(install_secret),
         log_level=_log_level(
-            _env(environ, "INBOUND_LOG_LEVEL") or tree.table("log").get("level", "INFO")
+            read.env(environ, "INBOUND_LOG_LEVEL") or tree.table("log").get("level", "INFO")
         ),
     )
     if (settings.tls_cert is None) != (settings.tls_key is None):
@@ -310,7 +316,7 @@ def from_mapping(
         raise ConfigError("retention.metadata_days", "must be at least retention.raw_days")
     routes = [
         _route(r, f"routes[{i}]", allow_private)
-        for i, r in enumerate(_list(tree.raw.get("routes", []), "routes"))
+        for i, r in enumerate(read.array(tree.raw.get("routes", []), "routes"))
     ]
     routes = _command_line_route(routes, overrides)
     if not routes:
@@ -368,17 +374,17 @@ def parse_listen(value: str, key: str) -> tuple[str, int]:
 def _route(raw: Any, key: str, allow_private: bool) -> Route:
     if not isinstance(raw, dict):
         raise ConfigError(key, f"must be a table, not {type(raw).__name__}")
-    _check_keys(raw, _ROUTE_KEYS, key)
-    name = _str(raw.get("name", ""), f"{key}.name")
+    read.check_keys(raw, _ROUTE_KEYS, key)
+    name = read.string(raw.get("name", ""), f"{key}.name")
     if not _ROUTE_NAME.match(name):
         raise ConfigError(f"{key}.name", "required: 1-64 letters, digits, '_', '.', '-'")
     recipients = tuple(
         _pattern(p, f"{key}.recipients[{i}]")
-        for i, p in enumerate(_list(raw.get("recipients", []), f"{key}.recipients"))
+        for i, p in enumerate(read.array(raw.get("recipients", []), f"{key}.recipients"))
     )
     if not recipients:
         raise ConfigError(f"{key}.recipients", "at least one recipient pattern is required")
-    store = _bool(raw.get("store", False), f"{key}.store")
+    store = read.boolean(raw.get("store", False), f"{key}.store")
     target = _target(raw, key, allow_private) if "url" in raw else None
     if target is None and not store:
         raise ConfigError(f"{key}.url", "missing route target: set url (a webhook) or store = true")
@@ -387,7 +393,8 @@ def _route(raw: Any, key: str, allow_private: bool) -> Route:
     kinds = None
     if "kinds" in raw:
         kinds = tuple(
-            _kind(k, f"{key}.kinds[{i}]") for i, k in enumerate(_list(raw["kinds"], f"{key}.kinds"))
+            _kind(k, f"{key}.kinds[{i}]")
+            for i, k in enumerate(read.array(raw["kinds"], f"{key}.kinds"))
         )
     kind_targets: list[tuple[str, Target]] = []
     by_kind = raw.get("by_kind", {})
@@ -398,14 +405,14 @@ def _route(raw: Any, key: str, allow_private: bool) -> Route:
         _kind(kind, sub_key)
         if not isinstance(sub, dict):
             raise ConfigError(sub_key, "must be a table with url and secret")
-        _check_keys(sub, {"url": None, "secret": None, "secrets": None}, sub_key)
+        read.check_keys(sub, {"url": None, "secret": None, "secrets": None}, sub_key)
         if "url" not in sub:
             raise ConfigError(f"{sub_key}.url", "missing route target")
         kind_targets.append((kind, _target(sub, sub_key, allow_private)))
     unsub = tuple(
-        _str(a, f"{key}.unsubscribe_addresses[{i}]").lower()
+        read.string(a, f"{key}.unsubscribe_addresses[{i}]").lower()
         for i, a in enumerate(
-            _list(raw.get("unsubscribe_addresses", []), f"{key}.unsubscribe_addresses")
+            read.array(raw.get("unsubscribe_addresses", []), f"{key}.unsubscribe_addresses")
         )
     )
     for i, address in enumerate(unsub):
@@ -417,23 +424,23 @@ def _route(raw: Any, key: str, allow_private: bool) -> Route:
         target=target,
         kinds=kinds,
         kind_targets=tuple(kind_targets),
-        inline_attachment_limit=_int(
+        inline_attachment_limit=read.integer(
             raw.get("inline_attachment_limit", DEFAULT_INLINE_ATTACHMENT_LIMIT),
             f"{key}.inline_attachment_limit",
             0,
         ),
-        delete_after_delivery=_bool(
+        delete_after_delivery=read.boolean(
             raw.get("delete_after_delivery", False), f"{key}.delete_after_delivery"
         ),
         unsubscribe_addresses=unsub,
-        raw_url=_bool(raw.get("raw_url", False), f"{key}.raw_url"),
+        raw_url=read.boolean(raw.get("raw_url", False), f"{key}.raw_url"),
     )
 
 
 def _target(raw: Mapping[str, Any], key: str, allow_private: bool) -> Target:
     url = _url(raw["url"], f"{key}.url", allow_private=allow_private)
     if "secrets" in raw:
-        values = _list(raw["secrets"], f"{key}.secrets")
+        values = read.array(raw["secrets"], f"{key}.secrets")
         secrets = tuple(_secret(v, f"{key}.secrets[{i}]") for i, v in enumerate(values))
         if not secrets:
             raise ConfigError(f"{key}.secrets", "at least one whsec_ secret is required")
@@ -445,7 +452,7 @@ def _target(raw: Mapping[str, Any], key: str, allow_private: bool) -> Target:
 
 
 def _url(value: Any, key: str, *, allow_private: bool) -> str:
-    text = _str(value, key)
+    text = read.string(value, key)
     try:
         parts = urlsplit(text)
         parts.port  # noqa: B018  (raises ValueError on a bad port)
@@ -470,7 +477,7 @@ def _url(value: Any, key: str, *, allow_private: bool) -> str:
 
 
 def _secret(value: Any, key: str) -> Secret:
-    text = _str(value, key)
+    text = read.string(value, key)
     if not text.startswith("whsec_"):
         raise ConfigError(key, "must start with whsec_ (Standard Webhooks secret)")
     try:
@@ -490,13 +497,13 @@ def _deadlines(value: Any) -> tuple[tuple[str, int], ...] | None:
     key = "classification.deadlines_days"
     if not isinstance(value, dict):
         raise ConfigError(key, "must be a table such as { GDPR = 30, CCPA = 45 }")
-    return tuple((law, _int(days, f"{key}.{law}", 1)) for law, days in value.items())
+    return tuple((law, read.integer(days, f"{key}.{law}", 1)) for law, days in value.items())
 
 
 def _install_secret(value: Any) -> Secret | None:
     if value is None:
         return None
-    text = _str(value, "privacy.install_secret").strip()
+    text = read.string(value, "privacy.install_secret").strip()
     try:
         raw = bytes.fromhex(text)
     except ValueError:
@@ -509,21 +516,21 @@ def _install_secret(value: Any) -> Secret | None:
 
 
 def _pattern(value: Any, key: str) -> str:
-    text = _str(value, key).strip().lower()
+    text = read.string(value, key).strip().lower()
     if text != "*" and "@" not in text:
         raise ConfigError(key, f'must look like "user@domain", "*@domain" or "*", not {text!r}')
     return text
 
 
 def _kind(value: Any, key: str) -> str:
-    text = _str(value, key)
+    text = read.string(value, key)
     if text not in KINDS:
         raise ConfigError(key, f"unknown kind {text!r}; one of {', '.join(KINDS)}")
     return text
 
 
 def _domain(value: Any, key: str) -> str:
-    text = _str(value, key).strip().lower().rstrip(".")
+    text = read.string(value, key).strip().lower().rstrip(".")
     if not text or "@" in text or " " in text or "*" in text:
         raise ConfigError(key, f"not a domain name: {text!r}")
     return text
@@ -542,15 +549,15 @@ def _s3(raw: Any, environ: Mapping[str, str]) -> S3Settings | None:
         ("INBOUND_S3_ENDPOINT_URL", "endpoint_url"),
         ("INBOUND_S3_REGION", "region"),
     ):
-        if (v := _env(environ, env_key)) is not None:
+        if (v := read.env(environ, env_key)) is not None:
             table[name] = v
     if "bucket" not in table:
         return None
     key = "storage.s3"
-    prefix = _str(table.get("prefix", ""), f"{key}.prefix")
+    prefix = read.string(table.get("prefix", ""), f"{key}.prefix")
     if prefix and not prefix.endswith("/"):
         prefix += "/"
-    style = _str(table.get("addressing_style", "auto"), f"{key}.addressing_style")
+    style = read.string(table.get("addressing_style", "auto"), f"{key}.addressing_style")
     if style not in ("auto", "path", "virtual"):
         raise ConfigError(
             f"{key}.addressing_style", f'must be "auto", "path" or "virtual", not {style!r}'
@@ -565,21 +572,25 @@ def _s3(raw: Any, environ: Mapping[str, str]) -> S3Settings | None:
     if endpoint is not None:
         endpoint = _url(endpoint, f"{key}.endpoint_url", allow_private=True)
     return S3Settings(
-        bucket=_str(table["bucket"], f"{key}.bucket"),
+        bucket=read.string(table["bucket"], f"{key}.bucket"),
         prefix=prefix,
         endpoint_url=endpoint,
-        region=None if table.get("region") is None else _str(table["region"], f"{key}.region"),
+        region=None
+        if table.get("region") is None
+        else read.string(table["region"], f"{key}.region"),
         addressing_style=style,
         sse=sse,
-        kms_key_id=None if kms is None else _str(kms, f"{key}.kms_key_id"),
-        timeout_seconds=_float(table.get("timeout_seconds", 20.0), f"{key}.timeout_seconds", 0.1),
-        presign_seconds=_int(
+        kms_key_id=None if kms is None else read.string(kms, f"{key}.kms_key_id"),
+        timeout_seconds=read.number(
+            table.get("timeout_seconds", 20.0), f"{key}.timeout_seconds", 0.1
+        ),
+        presign_seconds=read.integer(
             table.get("presign_seconds", 7 * 24 * 3600), f"{key}.presign_seconds", 1
         ),
-        max_pool_connections=_int(
+        max_pool_connections=read.integer(
             table.get("max_pool_connections", 10), f"{key}.max_pool_connections", 1
         ),
-        apply_lifecycle=_bool(table.get("apply_lifecycle", True), f"{key}.apply_lifecycle"),
+        apply_lifecycle=read.boolean(table.get("apply_lifecycle", True), f"{key}.apply_lifecycle"),
     )
 
 
@@ -647,94 +658,8 @@ _SCHEMA: dict[str, Any] = {
 }
 
 
-def _check_keys(raw: Mapping[str, Any], schema: Mapping[str, Any], prefix: str) -> None:
-    for key, value in raw.items():
-        where = f"{prefix}.{key}" if prefix else key
-        if key not in schema:
-            known = ", ".join(sorted(schema))
-            raise ConfigError(where, f"unknown key (known here: {known})")
-        sub = schema[key]
-        if isinstance(sub, dict) and sub:
-            if not isinstance(value, dict):
-                raise ConfigError(where, f"must be a table, not {type(value).__name__}")
-            _check_keys(value, sub, where)
-
-
-class _Tree:
-    def __init__(self, raw: Mapping[str, Any]) -> None:
-        self.raw = dict(raw)
-
-    def table(self, name: str) -> dict[str, Any]:
-        value = self.raw.get(name, {})
-        if not isinstance(value, dict):
-            raise ConfigError(name, f"must be a table, not {type(value).__name__}")
-        return value
-
-
-def _env(environ: Mapping[str, str], name: str) -> str | None:
-    value = environ.get(name)
-    return value if value not in (None, "") else None
-
-
-def _env_int(environ: Mapping[str, str], name: str) -> int | None:
-    value = _env(environ, name)
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise ConfigError(name, f"must be an integer, not {value!r}") from None
-
-
-def _str(value: Any, key: str) -> str:
-    if not isinstance(value, str):
-        raise ConfigError(key, f"must be a string, not {type(value).__name__}")
-    return value
-
-
-def _int(value: Any, key: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(key, f"must be an integer, not {type(value).__name__}")
-    if value < minimum:
-        raise ConfigError(key, f"must be at least {minimum}, not {value}")
-    return value
-
-
-def _float(value: Any, key: str, minimum: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(key, f"must be a number, not {type(value).__name__}")
-    if value < minimum:
-        raise ConfigError(key, f"must be at least {minimum}, not {value}")
-    return float(value)
-
-
-def _bool(value: Any, key: str) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(key, f"must be true or false, not {type(value).__name__}")
-    return value
-
-
-def _bool_text(value: str, key: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(key, f"must be 1/true or 0/false, not {value!r}")
-
-
-def _list(value: Any, key: str) -> list[Any]:
-    if not isinstance(value, list | tuple):
-        raise ConfigError(key, f"must be an array, not {type(value).__name__}")
-    return list(value)
-
-
-def _path_opt(value: Any, key: str) -> Path | None:
-    return None if value is None else Path(_str(value, key))
-
-
 def _log_level(value: Any) -> str:
-    text = _str(value, "log.level").upper()
+    text = read.string(value, "log.level").upper()
     if text not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("log.level", f"must be DEBUG, INFO, WARNING or ERROR, not {text!r}")
     return text
