@@ -12,21 +12,19 @@ take ``BEGIN IMMEDIATE`` and a lease, so two workers never send the same job at 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from inbound.errors import OutboxError
+from inbound.outbox.group_commit import GroupCommit
 from inbound.outbox.model import (
     Attempt,
     AuditRecord,
@@ -96,28 +94,6 @@ CREATE TABLE IF NOT EXISTS attempts (
 """
 
 
-@dataclass(frozen=True, slots=True)
-class _Write:
-    fn: Callable[[sqlite3.Connection], Any]
-    future: asyncio.Future[Any]
-    loop: asyncio.AbstractEventLoop
-
-
-def _outbox_error(exc: BaseException) -> OutboxError:
-    if isinstance(exc, OutboxError):
-        return exc
-    return OutboxError(f"outbox: {type(exc).__name__}: {exc}")
-
-
-def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
-    if future.done():  # the caller was cancelled (e.g. the SMTP client went away)
-        return
-    if ok:
-        future.set_result(value)
-    else:
-        future.set_exception(value)
-
-
 def _ts(value: datetime) -> float:
     return value.timestamp()
 
@@ -133,57 +109,11 @@ class SqliteOutbox:
         self.path = path
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbound-outbox")
         self._conn: sqlite3.Connection | None = None
-        self._batch: list[_Write] = []
-        self._batch_lock = threading.Lock()
-        self._flush_pending = False
+        # Writes go through a group commit on the same single outbox thread.
+        self._commits = GroupCommit(self._pool, self._connection)
 
     async def _write(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
-        """Run ``fn`` as one write of a group commit; return only once it is committed.
-
-        Writes that arrive while a commit is under way wait for the next one and share
-        its transaction, so many accepts cost one fsync (a WAL group commit). Each write
-        runs in its own savepoint: one that fails is rolled back alone and raises
-        OutboxError to its caller; the others commit.
-        """
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        with self._batch_lock:
-            self._batch.append(_Write(fn=fn, future=future, loop=loop))
-            start = not self._flush_pending
-            self._flush_pending = True
-        if start:
-            self._pool.submit(self._flush)
-        return cast(_T, await future)
-
-    def _flush(self) -> None:
-        """On the outbox thread: commit every write queued so far in one transaction."""
-        with self._batch_lock:
-            batch, self._batch = self._batch, []
-            self._flush_pending = False
-        results: list[tuple[bool, Any]] = []
-        try:
-            conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for write in batch:
-                    conn.execute("SAVEPOINT one_write")
-                    try:
-                        results.append((True, write.fn(conn)))
-                        conn.execute("RELEASE one_write")
-                    except Exception as exc:
-                        conn.execute("ROLLBACK TO one_write")
-                        conn.execute("RELEASE one_write")
-                        results.append((False, _outbox_error(exc)))
-                conn.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-                raise
-        except Exception as exc:  # BEGIN or COMMIT failed: nothing of the batch is kept
-            results = [(False, _outbox_error(exc))] * len(batch)
-        for write, (ok, value) in zip(batch, results, strict=True):
-            with contextlib.suppress(RuntimeError):  # the caller's loop is gone
-                write.loop.call_soon_threadsafe(_settle, write.future, ok, value)
+        return await self._commits.write(fn)
 
     async def _run(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
         def call() -> _T:

@@ -16,14 +16,6 @@ from inbound.outbox.sqlite import SqliteOutbox
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
 
-class CountingOutbox(SqliteOutbox):
-    flushes = 0
-
-    def _flush(self) -> None:
-        self.flushes += 1
-        super()._flush()
-
-
 def _row(message_id: str) -> MessageRow:
     return MessageRow(
         id=message_id,
@@ -48,8 +40,17 @@ def _count(path: Path, table: str) -> int:
 
 
 async def test_concurrent_writes_share_commits_and_are_durable_on_return(tmp_path: Path) -> None:
-    outbox = CountingOutbox(tmp_path / "o.sqlite3")
+    outbox = SqliteOutbox(tmp_path / "o.sqlite3")
     await outbox.open()
+    flushes = 0
+    flush = outbox._commits._flush
+
+    def counting_flush() -> None:
+        nonlocal flushes
+        flushes += 1
+        flush()
+
+    outbox._commits._flush = counting_flush  # type: ignore[method-assign]  # count the transactions
 
     async def one(i: int) -> None:
         await outbox.enqueue(_row(f"msg_{i}"), JOBS)
@@ -59,7 +60,7 @@ async def test_concurrent_writes_share_commits_and_are_durable_on_return(tmp_pat
     await asyncio.gather(*(one(i) for i in range(60)))
     assert _count(tmp_path / "o.sqlite3", "messages") == 60
     assert _count(tmp_path / "o.sqlite3", "jobs") == 60
-    assert outbox.flushes < 60  # group commit: fewer transactions than writes
+    assert 1 <= flushes < 60  # group commit: fewer transactions than writes
     await outbox.close()
 
 
