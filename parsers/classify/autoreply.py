@@ -48,7 +48,7 @@ _BULK = re.compile(r"^\s*(bulk|junk)\b", re.IGNORECASE)
 # Subjects that autoresponders write (Outlook/Exchange, Gmail, Apple, Lotus Notes, Zimbra,
 # cPanel, … in their shipped languages).
 _SUBJECT = re.compile(
-    r"^\s*(auto(matic|matische?|matisk|maattinen|matik)?[ -]?(reply|response|antwort|svar"
+    r"^\s*(auto(matic|matische?|matiske?|matiskt|maattinen|matik)?[ -]?(reply|response|antwort|svar"
     r"|vastaus|antwoord)|auto:|autoreply|autorespon|auto-reply|out of (the )?office"
     r"|abwesenheitsnotiz|réponse automatique|respuesta automática|risposta automatica"
     r"|resposta automática|odpowiedź automatyczna|automatická odpověď|автоматический ответ"
@@ -70,6 +70,16 @@ _VACATION = re.compile(
     r"|vacaciones|ferie|vakantie|urlop|отпуск|休暇|不在|休假|leave\b",
     re.IGNORECASE,
 )
+# A person answering or passing on an auto-reply ("Re: Automatic reply: …", "AW:
+# Abwesenheitsnotiz: …"): the auto-reply words in the subject are the quoted one's.
+_PERSON_PREFIX = re.compile(
+    r"^\s*(re|fwd?|wg|aw|tr|rv|enc|sv|vs|odp|pd|antw|r)\s*(\[\d+\])?\s*[:：]", re.IGNORECASE
+)
+# Sentences that say a machine answered, not that anyone is away.
+_AUTOMATED = re.compile(
+    r"\bthis is an? (automatic|automated|auto-?generated) (reply|response|message)",
+    re.IGNORECASE,
+)
 # Out-of-office sentences (first person, present or future), major languages.
 _BODY = re.compile(
     r"\b(i am|i'm|i will be|i'll be|i shall be)( currently| now)? (out of (the )?office|away"
@@ -78,8 +88,6 @@ _BODY = re.compile(
     r"|on a business trip)"
     r"|\bi (will )?(have|am having) limited access to (my )?e-?mail"
     r"|\b(will|shall) (be )?(back|return(ing)?) (on|in|at|to the office)"
-    r"|\bthank you for your (e-?mail|message)\. this is an automat"
-    r"|\bthis is an? (automatic|automated|auto-?generated) (reply|response|message)"
     r"|ich bin (derzeit|zurzeit|momentan|bis)? ?.{0,30}(nicht im büro|abwesend|im urlaub)"
     r"|\bich bin ab .{0,30} wieder (im büro|erreichbar)"
     r"|je suis (actuellement )?(absente?|en congés?|en vacances)"
@@ -141,10 +149,14 @@ def _read_receipt(parsed: ParsedMessage) -> Classification | None:
 def _auto_reply(parsed: ParsedMessage) -> Classification | None:
     decisive = machine_headers(parsed)
     subject = parsed.subject or ""
-    if _SUBJECT.search(subject):
-        decisive.append(Evidence(where="header:Subject", text=subject[:200]))
+    answered = _PERSON_PREFIX.match(subject) is not None
     suggestive: list[Evidence] = []
-    if not decisive and _SUBJECT_HINT.search(subject):
+    if _SUBJECT.search(subject):
+        # "Re: Automatic reply: …" is a person answering one: suggestive only.
+        (suggestive if answered else decisive).append(
+            Evidence(where="header:Subject", text=subject[:200])
+        )
+    elif not decisive and _SUBJECT_HINT.search(subject):
         suggestive.append(Evidence(where="header:Subject", text=subject[:200]))
     precedence = parsed.header("Precedence")
     is_list = any(parsed.header(h) is not None for h in ("List-Id", "List-Unsubscribe"))
@@ -154,7 +166,12 @@ def _auto_reply(parsed: ParsedMessage) -> Classification | None:
     body_match = _BODY.search(body)
     if body_match is not None:
         suggestive.append(Evidence(where="text", text=body_match[0][:200]))
-    if not decisive and len(suggestive) < 2:
+    automated = _AUTOMATED.search(body)
+    if automated is not None:
+        suggestive.append(Evidence(where="text", text=automated[0][:200]))
+    # A newsletter (List-* headers) speaks of holidays and "automated messages" too:
+    # there only a decisive signal counts.
+    if not decisive and (len(suggestive) < 2 or is_list):
         return None
     evidence = decisive + suggestive
     auto_submitted = (parsed.header("Auto-Submitted") or "").lower()

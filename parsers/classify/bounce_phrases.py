@@ -131,7 +131,10 @@ TEXT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"invalid (recipient|mailbox|address|user)",
             r"(recipient|mailbox) (address )?(not found|not valid|unknown)",
             r"(recipient|address) rejected: (user unknown|undeliverable|not found|access denied)",
-            r"recipnotfound",
+            # Exchange / Office 365: "RESOLVER.ADR.RecipNotFound", "…RecipientNotFound;
+            # Recipient a@b not found by SMTP address lookup".
+            r"recip(ient)? ?not ?found",
+            r"recipient \S+@\S+ not found",
             r"not listed in (domino directory|public name & address book)",
             r"(couldn't|could not|cannot|can't) be found",
             r"not a valid (mailbox|user|recipient)",
@@ -152,6 +155,7 @@ TEXT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"no valid recipients",
             r"not our user",
             r"не существует",
+            r"(メールアドレス|アドレス|宛先)は存在しません",  # Japanese: "… does not exist"
             r"нет такого",
         ),
     ),

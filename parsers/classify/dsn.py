@@ -103,6 +103,7 @@ def _from_delivery_status(
     # The code in the server's own reply is more specific than the one the reporting
     # MTA put in Status: (Sendmail writes 5.1.1 over a "550 5.7.1 IP blacklisted").
     status = _first_status(diagnostic) or _parse_status(first.status)
+    from_prose = False  # the code was read from the MTA's prose, not from the DSN fields
     if status is None or status.klass == 2:
         status = _first_status(diagnostic) or _first_status(report)
     elif status.generic and not diagnostic:
@@ -110,10 +111,16 @@ def _from_delivery_status(
         in_report = _first_status(report)
         if in_report is not None and in_report.klass == status.klass:
             status = in_report
+            from_prose = True
     reply = find_reply_code(diagnostic) if diagnostic else None
     klass = _klass(status, reply, delayed, report)
-    reason, because = decide_reason(diagnostic, status, report)
-    reason, because = _about_sender(reason, because, diagnostic, original, recipients)
+    # Without a Diagnostic-Code, a code taken from the prose comes with the server's
+    # words beside the recipient (OpenSMTPD "a@b: 550 5.7.1 … spam content"): those
+    # words are the diagnostic, read before the code's own meaning.
+    explained = diagnostic or _explanation(report, recipients[0] if recipients else None) or ""
+    words = explained if from_prose else diagnostic
+    reason, because = decide_reason(words, status, report)
+    reason, because = _about_sender(reason, because, words, original, recipients)
     fields = [f"Action: {first.action}"] if first.action else []
     if first.status:
         fields.append(f"Status: {first.status}")
@@ -128,7 +135,7 @@ def _from_delivery_status(
         status=status,
         delayed=delayed,
         recipients=recipients,
-        diagnostic=diagnostic or _explanation(report, recipients[0] if recipients else None),
+        diagnostic=explained or None,
         reporting_mta=dsn.reporting_mta or bounce_text.reporting_mta(parsed, report),
         original=original,
         reply=reply,
