@@ -52,17 +52,19 @@ _SUBJECT = re.compile(
     r"|vastaus|antwoord)|auto:|autoreply|autorespon|auto-reply|out of (the )?office"
     r"|abwesenheitsnotiz|réponse automatique|respuesta automática|risposta automatica"
     r"|resposta automática|odpowiedź automatyczna|automatická odpověď|автоматический ответ"
-    r"|automatinis atsakymas|automātiskā atbilde|αυτόματη απάντηση|otomatik yanıt"
-    r"|自動返信|自动回复|自動回覆|부재중)"
+    r"|automatinis atsakymas|automātiskā atbilde|αυτόματη απάντηση|otomatik yanıt|부재중)"
     r"|\b(out of (the )?office|abwesenheitsnotiz|auto(matic)? ?reply|autoreply|"
     r"réponse automatique|respuesta automática|risposta automatica|automatisch antwoord"
-    r"|vacation reply)\b",
+    r"|vacation reply)\b"
+    # CJK subjects put the words anywhere: "【自动回复】…", "… (自動回覆)".
+    r"|自動返信|自动回复|自動回覆",
     re.IGNORECASE,
 )
 # Subjects people write too ("Vacation photos", "Urlaub?"): suggestive only.
 _SUBJECT_HINT = re.compile(
     r"^\s*(ooo\b|absence|absent|abwesen|fuera de la oficina|vacation|on vacation|on leave"
-    r"|away from|away until|i'?m away|i am away|congés|urlaub|ferie|vakantie)",
+    r"|away from|away until|i'?m away|i am away|congés|urlaub|ferie|vakantie|assente"
+    r"|niet aanwezig|urlop|ausente|不在)",
     re.IGNORECASE,
 )
 _VACATION = re.compile(
@@ -90,12 +92,13 @@ _BODY = re.compile(
     r"|\b(will|shall) (be )?(back|return(ing)?) (on|in|at|to the office)"
     r"|ich bin (derzeit|zurzeit|momentan|bis)? ?.{0,30}(nicht im büro|abwesend|im urlaub)"
     r"|\bich bin ab .{0,30} wieder (im büro|erreichbar)"
-    r"|je suis (actuellement )?(absente?|en congés?|en vacances)"
-    r"|\bestoy (fuera de la oficina|de vacaciones|ausente)"
-    r"|\bsono (fuori ufficio|in ferie|assente)"
+    r"|\bich befinde mich .{0,40}(im urlaub|außer haus)"
+    r"|je (suis|serai) (actuellement )?(absente?|en congés?|en vacances)"
+    r"|\b(estoy|estaré) (fuera de la oficina|de vacaciones|ausente)"
+    r"|\b(sono|sarò) (fuori ufficio|in ferie|assente)"
     r"|\bik ben (afwezig|met vakantie|niet op kantoor)"
     r"|\bjestem (poza biurem|na urlopie)"
-    r"|\bestou (fora do escritório|de férias|ausente)"
+    r"|\b(estou|estarei) (fora do escritório|de férias|ausente)"
     r"|\bjeg er (på ferie|fraværende|ikke på kontoret)|\bjag är (på semester|ledig|borta)"
     r"|\bя (в отпуске|нахожусь в отпуске|отсутствую)"
     r"|不在にしております|休暇を取って|外出しております|我正在休假|我目前不在办公室",

@@ -31,6 +31,9 @@ TEXT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"too much mail data",
             r"mail ?folder is full",
             r"почтовый ящик (переполнен|заполнен)",
+            r"buzón .{0,30}(lleno|excedido)",  # es: "el buzón del destinatario está lleno"
+            r"casella (di posta )?(è )?piena",  # it: "casella di posta piena"
+            r"容量(を超え|オーバー)",  # ja: "メールボックスの容量を超えています"
             r"ящик переполнен",
         ),
     ),
@@ -156,6 +159,9 @@ TEXT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"not our user",
             r"не существует",
             r"(メールアドレス|アドレス|宛先)は存在しません",  # Japanese: "… does not exist"
+            r"пользовател\w* не найден",  # ru: "user not found"
+            r"(benutzer|empfänger) (ist )?unbekannt",  # de: "user / recipient unknown"
+            r"(adresse|utilisateur|destinataire) inconnue?",  # fr: "unknown address / user"
             r"нет такого",
         ),
     ),
@@ -182,6 +188,7 @@ TEXT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"unrouteable (mail domain|address)",
             r"domain (is )?(not found|unknown|invalid)",
             r"no mx (record|host)",
+            r"mx records? points? to non-?existent hosts?",  # Exim
             r"\bnxdomain\b",
             r"dns error",
             r"unable to resolve",
