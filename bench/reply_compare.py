@@ -7,7 +7,10 @@ and the pass rate of the must-contain / must-not-contain checks. Every library g
 same input: the message's text as ``parsers.parse`` decodes it (the HTML converted to
 text when there is no text part); quotequail, which reads HTML itself, gets the HTML.
 
-    .venv/bin/python bench/reply_compare.py
+    .venv/bin/python bench/reply_compare.py [FOLDER ...]
+
+Each FOLDER given (``<case>.eml`` beside ``<case>.expected.json``, as in fixtures/) is
+reported as one more source named after the folder, e.g. a held-out set of new cases.
 
 Prints figures; asserts nothing (STYLE.md, Testing).
 """
@@ -121,19 +124,22 @@ EXTRACTORS: dict[str, Callable[[ParsedMessage], str]] = {
 }
 
 
-def _fixture_cases() -> list[tuple[str, Path, dict[str, Any]]]:
-    """fixtures/replies: our own client/language samples, as (source, path, label)."""
+def _fixture_cases(
+    folder: Path = ROOT / "fixtures" / "replies", source: str = "fixtures"
+) -> list[tuple[str, Path, dict[str, Any]]]:
+    """Cases with a ``stripped_text`` sidecar (fixtures/replies: our own client/language
+    samples), as (source, path, label)."""
     out = []
-    for eml in sorted((ROOT / "fixtures" / "replies").glob("*.eml")):
+    for eml in sorted(folder.glob("*.eml")):
         sidecar = eml.with_name(eml.name.removesuffix(".eml") + ".expected.json")
         expected = json.loads(sidecar.read_text("utf-8"))
         if "stripped_text" in expected:
             label = {"expected_reply_text": expected["stripped_text"], "compare": "whitespace"}
-            out.append(("fixtures", eml, label))
+            out.append((source, eml, label))
     return out
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
     labels_path = CORPORA / "normal" / "labels.json"
     labels: dict[str, dict[str, Any]] = json.loads(labels_path.read_text("utf-8"))
     cases = [
@@ -143,10 +149,13 @@ def main() -> int:
     ]
     corpus_count = len(cases)
     cases += _fixture_cases()
+    extra = [Path(arg) for arg in argv]
+    for folder in extra:
+        cases += _fixture_cases(folder, folder.name)
     # results[library][source] = [exact passes, exact total, contains passes, contains total,
     #                              cases passed, cases]
     results: dict[str, dict[str, list[int]]] = {name: {} for name in EXTRACTORS}
-    failures: dict[str, list[str]] = {name: [] for name in EXTRACTORS}
+    failures: dict[str, dict[str, list[str]]] = {name: {} for name in EXTRACTORS}
     for source, path, label in cases:
         file_name = path.name
         parsed = parse(_message_bytes(path, label), NOW)
@@ -166,8 +175,9 @@ def main() -> int:
             row[4] += all(verdict.values())
             row[5] += 1
             if not all(verdict.values()):
-                failures[name].append(file_name)
-    sources = sorted({s for per in results.values() for s in per})
+                failures[name].setdefault(source, []).append(file_name)
+    own = {"fixtures", *(folder.name for folder in extra)}
+    sources = sorted({s for per in results.values() for s in per}, key=lambda s: (s in own, s))
     print(f"labelled reply cases in {CORPORA / 'normal'}: {corpus_count}; talon = talon's tests,")
     print("zapier = email-reply-parser's tests. 'fixtures' = fixtures/replies, written for inbound")
     print("(many clients and languages; not independent of inbound, shown for the libraries).")
@@ -178,7 +188,7 @@ def main() -> int:
         totals = [0] * 6
         for source in sources:
             row = results[name].get(source, [0] * 6)
-            if source != "fixtures":
+            if source not in own:
                 totals = [a + b for a, b in zip(totals, row, strict=True)]
             print(
                 f"{name:<26} {source:<8} {_rate(row[0], row[1]):>10} "
@@ -189,8 +199,10 @@ def main() -> int:
             f"{_rate(totals[2], totals[3]):>10} {_rate(totals[4], totals[5]):>10}"
         )
     print()
-    for name, names in failures.items():
-        print(f"{name} failed: {', '.join(names) or '-'}")
+    for name, per_source in failures.items():
+        for source in sources:
+            names = per_source.get(source, [])
+            print(f"{name} failed [{source}]: {', '.join(names) or '-'}")
     return 0
 
 
@@ -201,4 +213,4 @@ def _rate(passed: int, total: int) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

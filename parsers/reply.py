@@ -6,13 +6,16 @@ the new words of a person). Two inputs:
 * plain text: lines quoted with ``>`` and the attribution line above them are removed
   wherever they are (so inline and bottom-posted answers keep their new text); the
   first *hard* boundary ends the new text: an "-----Original Message-----" style
-  separator, an Outlook "From:/Sent:/To:/Subject:" block, a forward marker, or an
-  attribution line followed by the unquoted original (Gmail on mobile);
+  separator, an Outlook "From:/Sent:/To:/Subject:" block (with a sending time, a subject
+  or an address: "From: Berlin / To: Munich" in prose is no block), a forward marker, or
+  a dated or addressed attribution line followed by the unquoted original (Gmail on
+  mobile, Yahoo);
 * HTML only: the quote containers of the common clients (Gmail ``gmail_quote``, Outlook
   ``divRplyFwdMsg``/``OLK_SRC_BODY_SECTION``/its border-top header, Apple and Thunderbird
   ``blockquote type=cite``, Yahoo ``yahoo_quoted``, GMX/web.de ``name="quote"``, Zimbra,
   Hotmail ``stopSpelling``) are marked before the HTML becomes text, and the text is cut
-  at the mark, then read as above.
+  at the mark, then read as above; with nothing above the mark (a bottom-posted answer)
+  the whole text is read, its blockquotes being "> " lines.
 
 The signature is a ``-- `` block (RFC 3676 §4.3) or a mobile client's "Sent from my
 iPhone" line and its translations; it is returned separately. Sign-offs ("Thanks,
@@ -33,11 +36,19 @@ _LATIN_VERBS = (
     r"escreveu|skrev|skriver|napisał|napisała|napisał\(a\)|napsal|napsala|napísal|"
     r"kirjoitti|írta|написал|написала|написал\(а\)|пише|написав|написа|yazdı|έγραψε|"
     r"a\s+scris|kirjutas|rašė|rakstīja|je\s+napisal|je\s+napisala|je\s+napisao|"
-    r"het\s+geskryf|escrigué|idatzi\s+zuen|wrote\s+on"
+    r"het\s+geskryf|escrigué|idatzi\s+zuen|wrote\s+on|geschreven|geschrieben|"
+    r"şunu\s+yazdı|şunları\s+yazdı|va\s+escriure|ha\s+escrit|menulis|đã\s+viết|pisze|"
+    r"skrifaði|كتب|เขียนว่า"
 )
 _CJK_VERBS = r"写道|寫道|のメッセージ|さんは書きました|が書きました|님이\s*작성|님이\s*씀"
 _VERB = re.compile(rf"(?<![^\W\d_])(?:{_LATIN_VERBS})(?![^\W\d_])|(?:{_CJK_VERBS})", re.I)
 _ENDS_VERB = re.compile(rf"(?:{_LATIN_VERBS}|{_CJK_VERBS})\s*$", re.IGNORECASE)
+# The last word of every verb, for a cheap test before the regexes (which cost ~5 µs a line).
+_VERB_LAST_WORDS = frozenset(
+    alt.replace("\\(", "(").replace("\\)", ")").split("\\s+")[-1].lower()
+    for alt in _LATIN_VERBS.split("|")
+)
+_CJK_VERB_ENDINGS = tuple(alt.replace("\\s*", "") for alt in _CJK_VERBS.split("|"))
 # Words that open an attribution ("On …", "Am …", "Le …", "El …", "Il giorno …", …).
 _ATTRIBUTION_START = re.compile(
     r"^\s*(?:-{2,}\s*)?(?:on|am|le|el|il|op|em|den|på|d\.|w\s+dniu|dne|dňa|dana|"
@@ -59,18 +70,26 @@ _SEPARATOR = re.compile(
     r"původní\s+zpráva|eredeti\s+üzenet|исходное\s+сообщение|"
     r"forwarded\s+message|weitergeleitete\s+nachricht|message\s+transféré|"
     r"mensaje\s+reenviado|messaggio\s+inoltrato|doorgestuurd\s+bericht|"
-    r"пересылаемое\s+сообщение|reply\s+message|原始邮件|原始郵件|元のメッセージ)"
+    r"пересылаемое\s+сообщение|reply\s+message|原始邮件|原始郵件|元のメッセージ|"
+    r"oryginalna\s+wiadomość|ursprungligt\s+meddelande|pôvodná\s+správa|orijinal\s+ileti|"
+    r"оригинальное\s+сообщение|mesaj\s+original|originalna\s+poruka|izvirno\s+sporočilo|"
+    r"αρχικό\s+μήνυμα|mensagem\s+encaminhada|wiadomość\s+przekazana\s+dalej|"
+    r"vidarebefordrat\s+meddelande|videresendt\s+(?:meddelelse|melding)|přeposlaná\s+zpráva|"
+    r"välitetty\s+viesti|пересланное\s+сообщение|転送メッセージ|转发的邮件|轉寄的郵件)"
     r"\s*(?:[-=_*]{2,})?\s*:?\s*$"
     r"|^\s*_{10,}\s*$"
     r"|^\s*(?:begin\s+forwarded\s+message|anfang\s+der\s+weitergeleiteten\s+nachricht|"
-    r"début\s+du\s+message\s+réexpédié|inicio\s+del\s+mensaje\s+reenviado)\s*:\s*$",
+    r"début\s+du\s+message\s+réexpédié|inicio\s+del\s+mensaje\s+reenviado)\s*:\s*$"
+    # Lotus Notes: "----- Forwarded by Bob/ACME on 23.11.2026 11:00 -----".
+    r"|^\s*-{2,}\s*(?:forwarded\s+by|weitergeleitet\s+von|transféré\s+par)\s.{0,120}-{2,}\s*$",
     re.IGNORECASE,
 )
 
 # Header fields of a quoted original (Outlook, Exchange, GMX, Yahoo, …), per language.
 _FROM_FIELD = (
     r"from|von|de|da|van|od|från|fra|frá|lähettäjä|feladó|от|kimden|от\s+кого|"
-    r"发件人|寄件者|差出人|보낸\s*사람|afzender|remetente|expéditeur|mittente"
+    r"发件人|寄件者|差出人|보낸\s*사람|afzender|remetente|expéditeur|mittente|de\s+la|від|"
+    r"šalje|nuo|saatja|από|dari|từ"
 )
 _OTHER_FIELD = (
     r"sent|date|to|subject|cc|gesendet|datum|an|betreff|envoyé|date\s+d'envoi|objet|à|"
@@ -78,28 +97,61 @@ _OTHER_FIELD = (
     r"skickat|ämne|till|sendt|emne|til|lähetetty|aihe|vastaanottaja|elküldve|tárgy|"
     r"címzett|отправлено|дата|тема|кому|wysłano|temat|do|odesláno|předmět|komu|"
     r"gönderildi|konu|kime|发送时间|时间|主题|收件人|日付|件名|宛先|送信日時|"
-    r"보낸\s*날짜|제목|받는\s*사람|assunto|envoyé\s+le"
+    r"보낸\s*날짜|제목|받는\s*사람|assunto|envoyé\s+le|trimis|către|subiect|надіслано|"
+    r"изпратено|относно|poslano|prima|predmet|zadeva|za|odoslané|išsiųsta|kam|saadetud|"
+    r"adressaat|teema|στάλθηκε|προς|θέμα|dikirim|kepada|subjek|đã\s+gửi|đến|chủ\s+đề|"
+    r"enviat|per\s+a|assumpte"
+)
+# Fields only an original's header block has (a sending time, a subject): with them, or an
+# address in the From field, "From: Berlin / To: Munich / Date: …" in prose is no block.
+_SENT_OR_SUBJECT_FIELD = (
+    r"sent|subject|gesendet|betreff|envoyé|date\s+d'envoi|objet|enviado|enviado\s+el|"
+    r"enviada(?:\s+em)?|asunto|inviato|oggetto|verzonden|onderwerp|skickat|ämne|sendt|emne|"
+    r"lähetetty|aihe|elküldve|tárgy|отправлено|тема|wysłano|wysłane|temat|odesláno|předmět|"
+    r"gönderildi|konu|发送时间|主题|送信日時|件名|보낸\s*날짜|제목|assunto|envoyé\s+le|"
+    r"trimis|subiect|надіслано|изпратено|относно|poslano|predmet|zadeva|odoslané|išsiųsta|"
+    r"saadetud|teema|στάλθηκε|θέμα|dikirim|subjek|đã\s+gửi|chủ\s+đề|enviat|assumpte"
+)
+_SENT_OR_SUBJECT_LINE = re.compile(
+    rf"^\s*[*>]?\s*(?:{_SENT_OR_SUBJECT_FIELD})\s*[*]?\s*[:：]", re.IGNORECASE
 )
 _FROM_LINE = re.compile(rf"^\s*[*>]?\s*(?:{_FROM_FIELD})\s*[:：]", re.IGNORECASE)
 _OTHER_LINE = re.compile(rf"^\s*[*>]?\s*(?:{_OTHER_FIELD})\s*[:：]", re.IGNORECASE)
 
 # RFC 3676 §4.3 signature separator "-- " (and the "--" left when trailing space is lost).
 _SIG_DASHES = re.compile(r"^\s*--\s*$")
-# Mobile clients' signatures, short lines only ("Sent from my desk, is …" is prose).
+# Mobile clients' signatures, short lines only ("Sent from my desk, is …" is prose): the
+# default signature strings of iOS/Android mail apps, Outlook mobile ("Get Outlook for iOS",
+# often followed by its aka.ms link), Yahoo, GMX/web.de, Proton Mail, per language.
+_DEVICE = r"[\w\s'’.®™-]{1,40}"
 _MOBILE = re.compile(
-    r"^\s*(?:sent\s+from\s+my\s+[\w\s'’.-]{1,40}|sent\s+from\s+(?:outlook|yahoo\s+mail|"
+    rf"^\s*(?:sent\s+from\s+my\s+{_DEVICE}|sent\s+from\s+(?:outlook|yahoo\s+mail|proton\s*mail|"
     r"mail\s+for\s+windows(?:\s+10)?|samsung\s+mobile|the\s+[\w\s]{1,30}app)[\w\s.-]{0,40}|"
-    r"get\s+outlook\s+for\s+\w+|sent\s+via\s+[\w\s.-]{1,40}|"
-    r"von\s+meinem\s+[\w\s.-]{1,40}\s+gesendet|gesendet\s+von\s+meinem\s+[\w\s.-]{1,40}|"
-    r"envoyé\s+de\s+mon\s+[\w\s.-]{1,40}|enviado\s+desde\s+mi\s+[\w\s.-]{1,40}|"
-    r"enviado\s+do\s+meu\s+[\w\s.-]{1,40}|inviato\s+da\s+(?:iphone|ipad|[\w\s.-]{1,40})|"
-    r"verzonden\s+(?:vanaf|met)\s+(?:mijn\s+)?[\w\s.-]{1,40}|"
-    r"skickat\s+från\s+min\s+[\w\s.-]{1,40}|sendt\s+fra\s+min\s+[\w\s.-]{1,40}|"
-    r"lähetetty\s+[\w\s.-]{1,40}|wysłane\s+z\s+[\w\s.'’-]{1,40}|"
-    r"odesláno\s+z\s+[\w\s.-]{1,40}|отправлено\s+с\s+[\w\s.-]{1,40}|"
-    r"iphoneから送信|从我的\s*iphone\s*发送|发自我的\s*iphone|來自我的\s*iphone)\s*[.!]?\s*$",
+    r"sent\s+(?:with|using)\s+proton\s*mail[\w\s.-]{0,40}|"
+    r"(?:get|obtenir|obtener|obter(?:\s+o)?|scarica|skaffa|hent|pobierz)\s+outlook\s+"
+    r"(?:for|pour|para|per|för|til|dla)\s+\w+|outlook\s+(?:für|voor)\s+\w+\s+"
+    r"(?:beziehen|herunterladen|downloaden)|"
+    rf"sent\s+via\s+[\w\s.-]{{1,40}}|von\s+meine[mr]\s+{_DEVICE}\s+gesendet|"
+    rf"gesendet\s+von\s+meine[mr]\s+{_DEVICE}|gesendet\s+(?:von|mit)\s+(?:der\s+|dem\s+)?"
+    r"(?:yahoo|outlook|gmx|web\.de|mail\.de|t-online|freenet|proton|1&1)[\w\s.&-]{0,40}|"
+    r"diese\s+nachricht\s+wurde\s+von\s+meine[mr]\s+[\w\s.-]{1,60}\s+gesendet|"
+    rf"envoyé\s+(?:de|depuis|à\s+partir\s+de)\s+(?:mon|ma)\s+{_DEVICE}|"
+    r"envoyé\s+(?:de|depuis|à\s+partir\s+de)\s+(?:yahoo|outlook|courrier)[\w\s.-]{0,40}|"
+    rf"enviado\s+desde\s+mi\s+{_DEVICE}|enviado\s+desde\s+(?:yahoo|outlook|correo)[\w\s.-]{{0,40}}|"
+    rf"enviado\s+do\s+(?:meu|minha)\s+{_DEVICE}|enviado\s+do\s+(?:yahoo|outlook|email)[\w\s.-]{{0,40}}|"
+    rf"inviato\s+da(?:l)?\s+(?:mio\s+|mia\s+)?{_DEVICE}|"
+    rf"(?:verzonden|verstuurd)\s+(?:vanaf|met|van|via)\s+(?:mijn\s+)?{_DEVICE}|"
+    rf"skickat\s+från\s+(?:min\s+)?{_DEVICE}|sendt\s+fra\s+(?:min\s+)?{_DEVICE}|"
+    rf"lähetetty\s+{_DEVICE}|wysłane\s+z\s+{_DEVICE}|"
+    rf"odesláno\s+z\s+{_DEVICE}|отправлено\s+(?:с|из)\s+{_DEVICE}|"
+    r"[\w\s'’.-]{1,40}\s+gönderildi|[\w\s.-]{1,30}から送信|[\w\s]{1,30}에서\s*보냄|"
+    r"从我的\s*[\w\s]{1,20}发送|发自我的\s*[\w\s]{1,20}|來自我的\s*[\w\s]{1,20})"
+    # Outlook mobile appends its link: "Get Outlook for iOS<https://aka.ms/o0ukef>".
+    r"\s*(?:<https?://[^\s>]{1,200}>|\(https?://[^\s)]{1,200}\)|\[https?://[^\s\]]{1,200}\])?"
+    r"\s*[.!]?\s*$",
     re.IGNORECASE,
 )
+_DIGIT = re.compile(r"\d")
 _TRAILING_RULE = re.compile(r"^\s*(?:[-_=*—–]\s*){2,}$|^\s*—\s*$")
 
 # HTML quote containers, marked before conversion; the text is cut at the first mark.
@@ -140,6 +192,10 @@ def split_html(html: str) -> tuple[str, str, str | None]:
         converted = html_to_text(marked)
         before, _, after = converted.partition(_MARK)
         text = (before.rstrip() + "\n\n" + after.lstrip()).strip() + "\n"
+        if not before.strip():
+            # Nothing above the quote: a bottom-posted answer. The converter writes the
+            # blockquotes as "> " lines, which the plain-text rules take off.
+            return (text, *_split_text(text))
         return (text, *_split_text(before))
     except RecursionError:  # a pathological regex backtrack is not a reason to fail
         text = html_to_text(html)
@@ -174,7 +230,9 @@ def _attribution_at(lines: list[str], index: int) -> int:
         return 1
     if _is_attribution(first):
         return 1
-    if not _ATTRIBUTION_START.match(first):
+    # Wrapped over lines: an "On …"-style opening, or a line naming the address first
+    # ("Ann <ann@x.org>, 23 Kas 2026 … şunu" / "yazdı:", "Ann <ann@x.org> schrieb am …").
+    if not ("@" in first or _ATTRIBUTION_START.match(first)):
         return 0
     joined = first
     for extra in (1, 2):
@@ -186,6 +244,8 @@ def _attribution_at(lines: list[str], index: int) -> int:
         joined += " " + nxt.strip()
         if len(joined) > 300:
             break
+        if not _ends_colon(nxt) and not _may_end_with_verb(nxt):
+            continue  # cheap: an attribution ends in a colon or its verb
         if (_ends_colon(joined) and _DATED_ADDRESS.match(joined)) or _is_attribution(joined):
             return extra + 1
     return 0
@@ -201,7 +261,13 @@ def _is_attribution(text: str) -> bool:
     if len(text) > 400:
         return False
     if _ends_colon(text):
-        if _VERB.search(text) is None:
+        verbs = list(_VERB.finditer(text))
+        if not verbs:
+            return False
+        # After the verb comes nothing, a name, an address or a date ("schrieb Ann:",
+        # "a scris în lun., 23 nov."); lower-case words alone are prose ("wrote to us:").
+        rest = text[verbs[-1].end() :].strip(" \t:：")
+        if rest[:1].islower() and "@" not in rest and not _DIGIT.search(rest):
             return False
         return bool(
             _ATTRIBUTION_START.match(text)
@@ -211,7 +277,16 @@ def _is_attribution(text: str) -> bool:
         )
     if not _ATTRIBUTION_START.match(text):
         return False
-    return bool(_VERB.search(text) and _ENDS_VERB.search(text))
+    return bool(_may_end_with_verb(text) and _VERB.search(text) and _ENDS_VERB.search(text))
+
+
+def _may_end_with_verb(text: str) -> bool:
+    """Cheap pre-test for ``_ENDS_VERB``: the last word is the last word of a verb."""
+    tail = text.rstrip()
+    if tail[-12:].replace(" ", "").endswith(_CJK_VERB_ENDINGS):
+        return True
+    words = tail[-40:].split()
+    return bool(words) and words[-1].lower() in _VERB_LAST_WORDS
 
 
 def _next_content(lines: list[str], index: int) -> int:
@@ -230,7 +305,12 @@ def _hard_boundary(lines: list[str]) -> int:
         span = _attribution_at(lines, index)
         if span:
             after = _next_content(lines, index + span)
-            if after >= len(lines) or not _quoted(lines[after]):
+            if after < len(lines) and _quoted(lines[after]):
+                continue
+            # Unquoted original below (Gmail mobile, Yahoo): only a dated or addressed
+            # attribution ends the reply; "your colleague wrote in the ticket:" is prose.
+            attribution = " ".join(lines[index : index + span])
+            if after >= len(lines) or "@" in attribution or _DIGIT.search(attribution):
                 return index
             continue
         if _header_block_at(lines, index):
@@ -241,22 +321,28 @@ def _hard_boundary(lines: list[str]) -> int:
 def _header_block_at(lines: list[str], index: int) -> bool:
     """An original's header block: a From-like field and another field right below it."""
     line = lines[index]
+    head = line[:60]
+    if ":" not in head and "：" not in head:  # cheap: field names are short
+        return False
     if not (_FROM_LINE.match(line) or _OTHER_LINE.match(line)):
         return False
     fields = 0
     has_from = False
+    telling = False  # a sending time or subject field, or an address in From
     position = index
     while position < len(lines) and position < index + 8:
         current = lines[position]
         if _FROM_LINE.match(current):
             has_from = True
             fields += 1
+            telling = telling or "@" in current
         elif _OTHER_LINE.match(current):
             fields += 1
+            telling = telling or bool(_SENT_OR_SUBJECT_LINE.match(current))
         elif not current.strip():
             break
         position += 1
-    return has_from and fields >= 2 and bool(_FROM_LINE.match(line) or fields >= 3)
+    return has_from and telling and fields >= 2 and bool(_FROM_LINE.match(line) or fields >= 3)
 
 
 def _drop_quotes(lines: list[str]) -> list[str]:

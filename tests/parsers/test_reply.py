@@ -124,3 +124,84 @@ def test_separators_end_the_reply(separator: str) -> None:
 def test_mobile_signature_with_full_stop() -> None:
     text = "Ja\n\nVon meinem Samsung Galaxy Smartphone gesendet.\n"
     assert split_reply(text) == ("Ja", "Von meinem Samsung Galaxy Smartphone gesendet.")
+
+
+@pytest.mark.parametrize(
+    "attribution",
+    [
+        # Address first, wrapped before the verb (Gmail tr, de Android).
+        "Ann <ann@example.com>, 23 Kas 2026 Pzt, 10:00 tarihinde şunu\nyazdı:",
+        "Ann Example <ann@example.com> schrieb am Mo., 23. Nov. 2026,\n10:00:",
+        # Verbs of Apple Mail nl, Yahoo de, Gmail ca/id/vi.
+        "Op 23 nov. 2026 om 10:00 heeft Ann <ann@example.com> het volgende geschreven:",
+        "Am Montag, 23. November 2026, 10:00:00 MEZ hat Ann Folgendes geschrieben:",
+        "El dl., 23 de nov. 2026 a les 10:00, Ann (<ann@example.com>)\nva escriure:",
+        "Pada tanggal Sen, 23 Nov 2026 pukul 10.00 Ann <ann@example.com>\nmenulis:",
+        "Vào Th 2, 23 thg 11, 2026 vào lúc 10:00 Ann <ann@example.com>\nđã viết:",
+    ],
+)
+def test_more_attributions_end_the_reply(attribution: str) -> None:
+    assert split_reply(f"Fine.\n\n{attribution}\n\n> question\n")[0] == "Fine."
+    assert split_reply(f"Fine.\n\n{attribution}\n\nquestion\n")[0] == "Fine."
+
+
+def test_undated_wrote_line_above_unquoted_text_is_prose() -> None:
+    text = 'Hi,\n\nyour colleague wrote in the ticket:\n"we refund you".\n\nWhen?\n'
+    assert split_reply(text)[0] == text.strip()
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        "De la: Ann\nTrimis: luni, 23 noiembrie 2026 10:00\nCătre: Bob\nSubiect: Plan",
+        "Від: Ann\nНадіслано: 23 листопада 2026 р. 10:00\nКому: Bob\nТема: План",
+        "Lähettäjä: Ann\nLähetetty: maanantai 23. marraskuuta 2026\nVastaanottaja: Bob",
+        "From:\tAnn <ann@example.com>\nTo:\tBob\nDate:\t23.11.2026 10:00",
+    ],
+)
+def test_header_blocks_of_more_clients(block: str) -> None:
+    assert split_reply(f"Fine.\n\n{block}\n\nOriginal.\n")[0] == "Fine."
+
+
+def test_from_to_date_in_prose_is_not_a_header_block() -> None:
+    text = "Please book:\n\nFrom: Berlin Hbf\nTo: München Hbf\nDate: 2 December\n\nBob\n"
+    assert split_reply(text)[0] == text.strip()
+
+
+@pytest.mark.parametrize(
+    "separator",
+    [
+        "-----Oryginalna wiadomość-----",
+        "-----Ursprungligt meddelande-----",
+        "----- Forwarded by Bob Example/ACME on 23.11.2026 11:00 -----",
+    ],
+)
+def test_more_separators_end_the_reply(separator: str) -> None:
+    assert split_reply(f"Ok.\n\n{separator}\nold text\n") == ("Ok.", None)
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        "Get Outlook for iOS<https://aka.ms/o0ukef>",
+        "Get Outlook for Android (https://aka.ms/ghei36)",
+        "Verstuurd vanaf mijn iPhone",
+        "Envoyé depuis mon appareil Galaxy",
+        "Inviato dal mio dispositivo Huawei",
+        "Sent with Proton Mail secure email.",
+        "Sent from my BlackBerry® wireless device",
+        "Gesendet mit der WEB.DE iPhone App",
+        "Diese Nachricht wurde von meinem Android Mobiltelefon mit GMX Mail gesendet.",
+        "iPhone'umdan gönderildi",
+    ],
+)
+def test_more_mobile_signatures(signature: str) -> None:
+    assert split_reply(f"Ok\n\n{signature}\n") == ("Ok", signature)
+
+
+def test_html_bottom_posted_answer_below_the_quote() -> None:
+    _, stripped, _ = split_html(
+        '<div><blockquote type="cite"><div>On Mon, Ann &lt;ann@example.com&gt; wrote:</div>'
+        "<div>Are you in?</div></blockquote></div><div>Yes, count me in.</div>"
+    )
+    assert stripped == "Yes, count me in."
