@@ -115,9 +115,9 @@ _ARTICLE_BEFORE = (
     r"|\bcikk\w*)\s*(\d{1,2})(?:\s*\(\s*(\d)\s*\))?"
 )
 # Number first: "15. cikk" (hu), "15. pants" (lv), "15 straipsnis" (lt),
-# "15 artikla" (fi), "15. madde" (tr), "15. gr." (is), "第15条" (ja, zh).
+# "15 artikla" (fi), "15. madde" (tr), "15. gr." (is), "15. člena" (sl), "第15条" (ja, zh).
 _ARTICLE_AFTER = (
-    r"(\d{1,2})\.?\s*(?:\(\s*(\d)\s*\)\s*)?(?:cikk\w*|pant\w*|straipsn\w*|artikla\w*"
+    r"(\d{1,2})\.?\s*(?:\(\s*(\d)\s*\)\s*)?(?:cikk\w*|pant\w*|straipsn\w*|artikla\w*|člen\w*"
     r"|madde\w*|gr\.|条|條)"
 )
 _CCPA_SECTION = r"1798\.(\d{3})"
