@@ -269,6 +269,10 @@ def _is_attribution(text: str) -> bool:
         rest = text[verbs[-1].end() :].strip(" \t:：")
         if rest[:1].islower() and "@" not in rest and not _DIGIT.search(rest):
             return False
+        # English puts nothing but "on <date>" after the verb ("wrote to me on 12 May:").
+        english = verbs[-1].group().lower() in ("wrote", "writes")
+        if english and rest and not rest.lower().startswith("on "):
+            return False
         return bool(
             _ATTRIBUTION_START.match(text)
             or "@" in text

@@ -145,8 +145,16 @@ def test_more_attributions_end_the_reply(attribution: str) -> None:
     assert split_reply(f"Fine.\n\n{attribution}\n\nquestion\n")[0] == "Fine."
 
 
-def test_undated_wrote_line_above_unquoted_text_is_prose() -> None:
-    text = 'Hi,\n\nyour colleague wrote in the ticket:\n"we refund you".\n\nWhen?\n'
+@pytest.mark.parametrize(
+    "line",
+    [
+        "your colleague wrote in the ticket:",
+        "John wrote to me on 12 May:",
+        "our customer Peter <peter@example.com> wrote to us yesterday:",
+    ],
+)
+def test_wrote_in_prose_is_not_an_attribution(line: str) -> None:
+    text = f'Hi,\n\n{line}\n"we refund you".\n\nWhen?\n'
     assert split_reply(text)[0] == text.strip()
 
 
