@@ -63,8 +63,9 @@ _SUBJECT = re.compile(
 # Subjects people write too ("Vacation photos", "Urlaub?"): suggestive only.
 _SUBJECT_HINT = re.compile(
     r"^\s*(ooo\b|absence|absent|abwesen|fuera de la oficina|vacation|on vacation|on leave"
-    r"|away from|away until|i'?m away|i am away|congés|urlaub|ferie|vakantie|assente"
-    r"|niet aanwezig|urlop|ausente|不在)",
+    r"|away from|away until|i'?m away|i am away|annual leave|congés|urlaub|ferie|in ferie"
+    r"|vakantie|assente|fuori (ufficio|sede)|afwezig|niet aanwezig|urlop|nieobecn|poza biurem"
+    r"|ausente|vacaciones|férias|frånvar|不在|休暇|休假|отпуск|отсутств)",
     re.IGNORECASE,
 )
 _VACATION = re.compile(
@@ -90,18 +91,19 @@ _BODY = re.compile(
     r"|on a business trip)"
     r"|\bi (will )?(have|am having) limited access to (my )?e-?mail"
     r"|\b(will|shall) (be )?(back|return(ing)?) (on|in|at|to the office)"
-    r"|ich bin (derzeit|zurzeit|momentan|bis)? ?.{0,30}(nicht im büro|abwesend|im urlaub)"
+    r"|ich bin (derzeit|zurzeit|momentan|bis)? ?.{0,30}(nicht im büro|abwesend|im urlaub"
+    r"|nicht erreichbar)"
     r"|\bich bin ab .{0,30} wieder (im büro|erreichbar)"
     r"|\bich befinde mich .{0,40}(im urlaub|außer haus)"
     r"|je (suis|serai) (actuellement )?(absente?|en congés?|en vacances)"
-    r"|\b(estoy|estaré) (fuera de la oficina|de vacaciones|ausente)"
+    r"|\b(estoy|estaré|me encuentro) (fuera de la oficina|de vacaciones|ausente)"
     r"|\b(sono|sarò) (fuori ufficio|in ferie|assente)"
-    r"|\bik ben (afwezig|met vakantie|niet op kantoor)"
-    r"|\bjestem (poza biurem|na urlopie)"
+    r"|\bik ben (afwezig|met vakantie|op vakantie|niet op kantoor)"
+    r"|\b(jestem|przebywam) (poza biurem|na urlopie)"
     r"|\b(estou|estarei) (fora do escritório|de férias|ausente)"
     r"|\bjeg er (på ferie|fraværende|ikke på kontoret)|\bjag är (på semester|ledig|borta)"
     r"|\bя (в отпуске|нахожусь в отпуске|отсутствую)"
-    r"|不在にしております|休暇を取って|外出しております|我正在休假|我目前不在办公室",
+    r"|不在にしております|休暇を取って|外出しております|我正在休假|我目前不在办公室|休假中",
     re.IGNORECASE,
 )
 _MDN_TYPES = frozenset(

@@ -33,8 +33,10 @@ TEXT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"почтовый ящик (переполнен|заполнен)",
             r"buzón .{0,30}(lleno|excedido)",  # es: "el buzón del destinatario está lleno"
             r"casella (di posta )?(è )?piena",  # it: "casella di posta piena"
+            r"postfach .{0,30}\bvoll\b",  # de: "Postfach (des Empfängers ist) voll"
+            r"boîte aux lettres (est )?pleine",  # fr
             r"容量(を超え|オーバー)",  # ja: "メールボックスの容量を超えています"
-            r"ящик переполнен",
+            r"ящик .{0,20}(переполнен|заполнен)",  # ru: "ящик (получателя) переполнен"
         ),
     ),
     (
@@ -158,7 +160,8 @@ TEXT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"no valid recipients",
             r"not our user",
             r"не существует",
-            r"(メールアドレス|アドレス|宛先)は存在しません",  # Japanese: "… does not exist"
+            r"(メールアドレス|アドレス|宛先).{0,6}(存在しません|存在しない|見つかりません)",  # ja
+            r"utente (sconosciuto|inesistente)",  # it
             r"пользовател\w* не найден",  # ru: "user not found"
             r"(benutzer|empfänger) (ist )?unbekannt",  # de: "user / recipient unknown"
             r"(adresse|utilisateur|destinataire) inconnue?",  # fr: "unknown address / user"
@@ -203,6 +206,9 @@ TEXT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"(^|[245]\d\d\s+)[a-z0-9][\w\-]*(\.[\w\-]+)*\.[a-z]{2,}\s+does not exist",
         ),
     ),
+    # A DNSBL hit ("Client host [IP] blocked using <list>") before the reputation words
+    # the list's name may carry ("Barracuda Reputation").
+    ("blocked", (r"blocked using",)),
     (
         "virusdetected",
         (r"\bvirus", r"malware", r"infected", r"contains an? (unsafe|dangerous) attachment"),

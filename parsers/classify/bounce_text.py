@@ -36,7 +36,8 @@ _SUBJECT = re.compile(
     r"|returned mail|returned to sender|mail system error|message delivery has failed"
     r"|delivery problem|could not be delivered|not delivered|delivery failure|bounce"
     r"|error sending|was an error sending|delivery report|mail failure|rejected"
-    r"|unzustellbar|nicht zustellbar|non remis|non distribu|échec de (la )?distribution"
+    r"|unzustellbar|nicht zustellbar|zustellung fehlgeschlagen|non remis|non distribu"
+    r"|[ée]chec de (la )?distribution|недоставленн"
     r"|no entregado|imposible entregar|non recapitat|niet bezorgd|onbestelbaar"
     r"|не доставлено|недоставлено|配信できません|送信できません|エラー|未送達|退信|无法投递"
     r"|are not member|mail failed|returning to sender|warning: message .* delayed|delayed mail",
@@ -55,8 +56,10 @@ _REPORT_PHRASES = re.compile(
     r"|following recipients?|following address|did not reach|not reach|unknown user"
     r"|user unknown|mailbox (is )?full|remote host said|smtp error|said:|returned the error"
     r"|this is the (qmail|mail system|mailer|dragonfly)|does not exist|address rejected"
-    r"|konnte nicht zugestellt|nicht zugestellt|n'a pas pu être|no se (pudo|ha podido) entregar"
-    r"|non è stato possibile|не может быть доставлено|не доставлено|配信でき|届きません|送信でき"
+    r"|konnte nicht zugestellt|nicht\s+zugestellt|n'a pas pu être|no se (pudo|ha podido) entregar"
+    r"|non è stato possibile|impossibile recapitare|non è stato recapitato"
+    r"|не может быть доставлено|не доставлено|не удалось доставить|не было доставлено"
+    r"|配信でき|届きません|送信でき"
     r"|宛先不明|エラー|host unknown|failure reasons|fatal errors?|will be retried|warning message"
     r"|failed addresses|trouble delivering|permanent errors|not a member|could not be reached",
     re.IGNORECASE,
