@@ -81,7 +81,10 @@ _SEPARATOR = re.compile(
     r"|^\s*(?:begin\s+forwarded\s+message|anfang\s+der\s+weitergeleiteten\s+nachricht|"
     r"début\s+du\s+message\s+réexpédié|inicio\s+del\s+mensaje\s+reenviado)\s*:\s*$"
     # Lotus Notes: "----- Forwarded by Bob/ACME on 23.11.2026 11:00 -----".
-    r"|^\s*-{2,}\s*(?:forwarded\s+by|weitergeleitet\s+von|transféré\s+par)\s.{0,120}-{2,}\s*$",
+    r"|^\s*-{2,}\s*(?:forwarded\s+by|weitergeleitet\s+von|transféré\s+par)\s.{0,120}-{2,}\s*$"
+    # Help desks' reply markers: "##- Please type your reply above this line -##".
+    r"|^\W{0,6}(?:please\s+)?(?:type\s+your\s+|write\s+your\s+)?(?:reply|response|answer)\s+"
+    r"above\s+this\s+line\W{0,6}$",
     re.IGNORECASE,
 )
 
@@ -319,7 +322,36 @@ def _hard_boundary(lines: list[str]) -> int:
             continue
         if _header_block_at(lines, index):
             return index
+        if len(line) < 6 and line.strip().lower() in _LOTUS_TO:
+            start = _lotus_block_start(lines, index)
+            if start is not None:
+                return start
     return len(lines)
+
+
+# Lotus Notes' layout table as text: one line per field name, the value below it.
+_LOTUS_TO = frozenset(("to", "an", "à", "a", "para", "aan", "till", "til", "do", "komu"))
+_LOTUS_SUBJECT = frozenset(
+    ("subject", "betreff", "objet", "oggetto", "asunto", "assunto", "onderwerp", "ämne", "emne")
+)
+
+
+def _lotus_block_start(lines: list[str], index: int) -> int | None:
+    """Start of a Lotus Notes header ("Ann <ann@x>" / date / "Please respond to" above a
+    "To" line, "cc" and "Subject" lines below), or None."""
+    below = lines[index + 1 : index + 9]
+    if not any(line.strip().lower() in _LOTUS_SUBJECT for line in below):
+        return None
+    above = index - 1
+    while above >= 0 and not lines[above].strip():
+        above -= 1
+    start = above
+    while start > 0 and lines[start - 1].strip() and above - start < 5:
+        start -= 1
+    sender = "\n".join(lines[start : above + 1])
+    if above < 0 or not ("@" in sender or _DIGIT.search(sender)):
+        return None
+    return start
 
 
 def _header_block_at(lines: list[str], index: int) -> bool:

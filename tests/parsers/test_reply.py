@@ -213,3 +213,15 @@ def test_html_bottom_posted_answer_below_the_quote() -> None:
         "<div>Are you in?</div></blockquote></div><div>Yes, count me in.</div>"
     )
     assert stripped == "Yes, count me in."
+
+
+def test_help_desk_reply_marker_ends_the_reply() -> None:
+    text = "Fixed, thanks.\n\n##- Please type your reply above this line -##\n\nTicket #1\n"
+    assert split_reply(text)[0] == "Fixed, thanks."
+
+
+def test_lotus_notes_layout_header() -> None:
+    header = "Ann <ann@example.com>\n11/23/2026 10:00 AM\n\nTo\nBob/ACME@ACME\ncc\n\nSubject\nPlan"
+    assert split_reply(f"OK.\n\n\n{header}\n\nOriginal.\n")[0] == "OK."
+    prose = "Routes:\n\nFrom\nBerlin\n\nTo\nMunich\n\nSubject\nto change\n"
+    assert split_reply(prose)[0] == prose.strip()
