@@ -102,6 +102,7 @@ _BODY = re.compile(
     r"|\b(jestem|przebywam) (poza biurem|na urlopie)"
     r"|\b(estou|estarei) (fora do escritório|de férias|ausente)"
     r"|\bjeg er (på ferie|fraværende|ikke på kontoret)|\bjag är (på semester|ledig|borta)"
+    r"|\bjsem (mimo kancelář|na dovolené)|\bolen (lomalla|poissa)|izindeyim|ofis dışındayım"
     r"|\bя (в отпуске|нахожусь в отпуске|отсутствую)"
     r"|不在にしております|休暇を取って|外出しております|我正在休假|我目前不在办公室|休假中",
     re.IGNORECASE,
@@ -154,17 +155,18 @@ def _read_receipt(parsed: ParsedMessage) -> Classification | None:
 def _auto_reply(parsed: ParsedMessage) -> Classification | None:
     decisive = machine_headers(parsed)
     subject = parsed.subject or ""
-    answered = _PERSON_PREFIX.match(subject) is not None
+    is_list = any(parsed.header(h) is not None for h in ("List-Id", "List-Unsubscribe"))
+    # "Re: Automatic reply: …" is a person answering one, and a newsletter may be titled
+    # "Out of office? …": there the subject is suggestive only.
+    weak_subject = is_list or _PERSON_PREFIX.match(subject) is not None
     suggestive: list[Evidence] = []
     if _SUBJECT.search(subject):
-        # "Re: Automatic reply: …" is a person answering one: suggestive only.
-        (suggestive if answered else decisive).append(
+        (suggestive if weak_subject else decisive).append(
             Evidence(where="header:Subject", text=subject[:200])
         )
     elif not decisive and _SUBJECT_HINT.search(subject):
         suggestive.append(Evidence(where="header:Subject", text=subject[:200]))
     precedence = parsed.header("Precedence")
-    is_list = any(parsed.header(h) is not None for h in ("List-Id", "List-Unsubscribe"))
     if precedence is not None and _BULK.search(precedence) and not is_list:
         suggestive.append(Evidence(where="header:Precedence", text=precedence.strip()))
     body = (parsed.stripped_text or parsed.text or "")[:_BODY_WINDOW]
