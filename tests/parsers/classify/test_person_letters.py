@@ -21,7 +21,7 @@ SETS = ("generalisation-tuning", "generalisation-heldout")
 
 
 def _cases() -> list[tuple[str, dict[str, Any]]]:
-    out = []
+    out: list[tuple[str, dict[str, Any]]] = []
     for name in SETS:
         data = tomllib.loads((FIXTURES / f"{name}.toml").read_text("utf-8"))
         out.extend((name.split("-")[1], case) for case in data["case"])
