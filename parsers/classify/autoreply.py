@@ -14,6 +14,10 @@ data (tables below) in two strengths:
   out-of-office sentences in the first lines of the text in the major languages. Two
   suggestive signals decide.
 
+An auto-reply subject under a person's reply prefix ("Re: Automatic reply: …") or on list
+mail (``List-Id`` / ``List-Unsubscribe``: a newsletter titled "Out of office? …") is only
+suggestive, and on list mail suggestive signals never decide.
+
 Read receipts (RFC 8098 message disposition notifications: a
 ``message/disposition-notification`` part, or ``multipart/report;
 report-type=disposition-notification``) are ``AutoReply(type="read_receipt")``: a person's

@@ -5,6 +5,8 @@ test adds what holds for *every* machine-mail case, whatever its sidecar says: t
 classification fits the published event schema, each bounce, complaint or auto-reply
 carries evidence, header evidence quotes the header it names, a bounce's reason is from
 the documented vocabulary, and "hard" only ever goes with a reason that condemns the address.
+``fixtures/bounces/generalisation-sets.json`` records which hand-written cases were tuned
+on and which were held out (measured before being tuned on); the manifest is checked here.
 """
 
 from __future__ import annotations
@@ -66,6 +68,21 @@ def test_machine_fixture_contract(eml: Path) -> None:
             assert not verdict.bounce.delayed
         if verdict.bounce.recipient is not None:
             assert verdict.bounce.recipient == verdict.bounce.recipients[0]
+
+
+def test_generalisation_sets_name_existing_disjoint_cases() -> None:
+    """The tuning / held-out manifest names real fixtures, each in exactly one set."""
+    manifest = json.loads((FIXTURES / "bounces" / "generalisation-sets.json").read_text("utf-8"))
+    sets = {name: cases for name, cases in manifest.items() if name != "about"}
+    assert sets, "no sets"
+    seen: set[str] = set()
+    for name, cases in sets.items():
+        assert cases, name
+        for case in cases:
+            assert (FIXTURES / f"{case}.eml").is_file(), case
+            assert (FIXTURES / f"{case}.expected.json").is_file(), case
+            assert case not in seen, f"{case} is in two sets"
+            seen.add(case)
 
 
 def test_the_validator_rejects_an_unknown_reason() -> None:
