@@ -128,6 +128,7 @@ class Signals:
     machinery: str | None  # an SMTP reply/status code, a returned message, Auto-Submitted
     forwarded: bool  # "Fwd:" / "Re:": a person passing a bounce on, not the bounce itself
     report_type: str | None  # multipart/report; report-type=delivery-status (RFC 3462)
+    list_mail: bool = False  # List-Id / List-Unsubscribe (RFC 2919, 2369): a list posting
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -213,6 +214,7 @@ def signals(parsed: ParsedMessage, report: str) -> Signals:
         subject=parsed.subject if subject_match else None,
         report=line_of(head, report_match.start()) if report_match else None,
         failed_header=failed,
+        list_mail=any(parsed.header(h) is not None for h in ("List-Id", "List-Unsubscribe")),
     )
 
 
@@ -221,12 +223,13 @@ def looks_like_bounce(sig: Signals) -> bool:
 
     Without a mailer-daemon-like sender, the words must come with mail machinery (a reply
     or status code, the returned message, Auto-Submitted): a parcel service's "Delivery
-    failed: your parcel could not be delivered" is not a bounce.
+    failed: your parcel could not be delivered" is not a bounce. Nor is, without such a
+    sender, a forward ("Fwd:") or a list posting (``List-Id``) that quotes one.
     """
     if sig.failed_header or sig.report_type:
         return True
-    if sig.forwarded and sig.sender is None:
-        return False
+    if (sig.forwarded or sig.list_mail) and sig.sender is None:
+        return False  # a person passing a bounce on; a list posting that talks about them
     if sig.sender is not None:
         return sig.subject is not None or sig.report is not None
     return (
