@@ -20,10 +20,12 @@ import platform
 import statistics
 import sys
 import time
+import tomllib
 from collections import defaultdict
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the corpus rendering lives in the test package
@@ -181,6 +183,54 @@ def report_cases(cases: list[tuple[str, str, ParsedMessage, Hints, str]]) -> Non
     print(f"lexicon 'mention' examples read as requests: {_pct(wrong, len(mentions))}")
 
 
+_GENERALISATION = ("tuning", "heldout", "fresh")
+
+
+def _generalisation_right(case: dict[str, Any]) -> bool:
+    verdict = person.detect(message(case["text"]), Hints(), RECEIVED)
+    kind = verdict.kind if verdict else None
+    if case["expect"] == "none":
+        return kind not in _PERSON_KINDS
+    if case["expect"] == "unsubscribe":
+        return kind is Kind.UNSUBSCRIBE
+    if verdict is None or kind is not Kind.DATA_REQUEST:
+        return False
+    types = {str(r.type) for r in verdict.requests}
+    return (
+        ("type" not in case or case["type"] in types)
+        and (not case.get("reminder") or any(r.reminder for r in verdict.requests))
+        and (not case.get("escalation") or any(r.escalation for r in verdict.requests))
+    )
+
+
+def _generalisation_label(case: dict[str, Any]) -> str:
+    if case["expect"] != "request":
+        return "trap" if case["expect"] == "none" else "unsubscribe"
+    if case.get("escalation"):
+        return "complaint"
+    return "reminder" if case.get("reminder") else str(case["type"])
+
+
+def report_generalisation() -> None:
+    """Right answers on fixtures/dsr/generalisation-*.toml, per language and per type."""
+    print("\n## generalisation sets (fixtures/dsr/generalisation-*.toml), right / total")
+    for name in _GENERALISATION:
+        path = FIXTURES / "dsr" / f"generalisation-{name}.toml"
+        cases: list[dict[str, Any]] = tomllib.loads(path.read_text("utf-8"))["case"]
+        by_lang: dict[str, list[bool]] = defaultdict(list)
+        by_type: dict[str, list[bool]] = defaultdict(list)
+        for case in cases:
+            right = _generalisation_right(case)
+            by_lang[case["lang"]].append(right)
+            by_type[_generalisation_label(case)].append(right)
+        every = [r for rows in by_lang.values() for r in rows]
+        print(f"{name}: {_pct(sum(every), len(every))}")
+        print("  by language: " + ", ".join(
+            f"{k} {sum(v)}/{len(v)}" for k, v in sorted(by_lang.items())))  # fmt: skip
+        print("  by type: " + ", ".join(
+            f"{k} {sum(v)}/{len(v)}" for k, v in sorted(by_type.items())))  # fmt: skip
+
+
 def report_cost(normal: list[ParsedMessage], cases: list[ParsedMessage]) -> None:
     print("\n## cost")
     letters = [message(render(p.read_text("utf-8"), label)) for p, label in _dsar_files()]
@@ -229,6 +279,7 @@ def main() -> None:
     report_false_positives(normal)
     cases = _cases()
     report_cases(cases)
+    report_generalisation()
     report_cost(normal, [c[2] for c in cases])
 
 
