@@ -179,6 +179,8 @@ TEXT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"no mx (record )?found",
         ),
     ),
+    # Postfix's resolver said TRY_AGAIN: a transient DNS failure, not a missing domain.
+    ("networkerror", (r"host not found, try again",)),
     (
         "hostunknown",
         (
