@@ -1,8 +1,9 @@
 """Formal letters, own-words requests, unsubscribes and traps of the generalisation sets.
 
-fixtures/dsr/generalisation-tuning.toml (the lexicon additions were written from it) and
-generalisation-heldout.toml (other phrasings, measured before and after, now regression
-data). Each case is the whole new text of a message; one parametrized test per case.
+fixtures/dsr/generalisation-tuning.toml and generalisation-tuning-2.toml (the lexicon
+additions were written from them) and generalisation-heldout.toml (other phrasings,
+measured before and after, now regression data). The fresh sets are measured by the bench
+only. Each case is the whole new text of a message; one parametrized test per case.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ from parsers.model import Kind, RequestType
 from tests.parsers.classify.test_lexicon import classify as detect
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "dsr"
-SETS = ("generalisation-tuning", "generalisation-heldout")
+SETS = ("generalisation-tuning", "generalisation-heldout", "generalisation-tuning-2")
 
 
 def _cases() -> list[tuple[str, dict[str, Any]]]:
     out: list[tuple[str, dict[str, Any]]] = []
     for name in SETS:
         data = tomllib.loads((FIXTURES / f"{name}.toml").read_text("utf-8"))
-        out.extend((name.split("-")[1], case) for case in data["case"])
+        out.extend((name.removeprefix("generalisation-"), case) for case in data["case"])
     return out
 
 
