@@ -1,6 +1,6 @@
 """Formal letters, own-words requests, unsubscribes and traps of the generalisation sets.
 
-fixtures/dsr/generalisation-tuning.toml and generalisation-tuning-2.toml (the lexicon
+fixtures/dsr/generalisation-tuning.toml, -tuning-2 and -tuning-3 (the lexicon
 additions were written from them) and generalisation-heldout.toml (other phrasings,
 measured before and after, now regression data). The fresh sets are measured by the bench
 only. Each case is the whole new text of a message; one parametrized test per case.
@@ -18,7 +18,12 @@ from parsers.model import Kind, RequestType
 from tests.parsers.classify.test_lexicon import classify as detect
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "dsr"
-SETS = ("generalisation-tuning", "generalisation-heldout", "generalisation-tuning-2")
+SETS = (
+    "generalisation-tuning",
+    "generalisation-heldout",
+    "generalisation-tuning-2",
+    "generalisation-tuning-3",
+)
 
 
 def _cases() -> list[tuple[str, dict[str, Any]]]:
