@@ -183,7 +183,16 @@ def report_cases(cases: list[tuple[str, str, ParsedMessage, Hints, str]]) -> Non
     print(f"lexicon 'mention' examples read as requests: {_pct(wrong, len(mentions))}")
 
 
-_GENERALISATION = ("tuning", "heldout", "fresh", "tuning-2", "fresh-2", "tuning-3", "fresh-3")
+_GENERALISATION = (
+    "tuning",
+    "heldout",
+    "fresh",
+    "tuning-2",
+    "fresh-2",
+    "tuning-3",
+    "fresh-3",
+    "fresh-4",
+)
 
 
 def _generalisation_right(case: dict[str, Any]) -> bool:

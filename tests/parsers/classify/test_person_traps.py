@@ -125,6 +125,16 @@ ORDINARY = [
     "Could you correct the typo in my name on the badge?",
     "Remove me from the meeting invite, I can't make it.",
     "Unsubscribing from the project channel now, bye!",
+    # Objecting to an invoice, a "correction" note: not GDPR objections or rectifications.
+    "Vastustan jyrkästi laskua nro 2231, summa on väärä.",
+    "2231 numaralı faturaya kesinlikle itiraz ediyorum, tutar yanlış.",
+    "Tiltakozom a 2231. számú számla ellen, az összeg hibás.",
+    "Prieštarauju sąskaitai Nr. 2231, suma neteisinga.",
+    "Iebilstu pret rēķinu Nr. 2231, summa ir nepareiza.",
+    "Rättelse: mötet börjar klockan tio, inte nio.",
+    "Rettelse: mødet starter klokken ti, ikke ni.",
+    "Ma demande de devis est toujours d'actualité, pouvez-vous me rappeler ?",
+    "Moja zahteva za dopust še vedno ni rešena, lahko preveriš?",
 ]
 
 
