@@ -192,6 +192,8 @@ _GENERALISATION = (
     "tuning-3",
     "fresh-3",
     "fresh-4",
+    "tuning-4",
+    "fresh-5",
 )
 
 

@@ -135,6 +135,12 @@ ORDINARY = [
     "Rettelse: mødet starter klokken ti, ikke ni.",
     "Ma demande de devis est toujours d'actualité, pouvez-vous me rappeler ?",
     "Moja zahteva za dopust še vedno ni rešena, lahko preveriš?",
+    # Disagreeing with an invoice or a plan is not withdrawing consent.
+    "Kategoriski nepiekrītu rēķinam Nr. 2231, summa ir nepareiza.",
+    "Я категорически не согласен со счётом № 2231, сумма неверна.",
+    "Nie zgadzam się już z tym planem, zróbmy to inaczej.",
+    "Jag tillåter inte längre att barnen spelar efter nio.",
+    "我不再同意这个方案，我们换一个吧。",
 ]
 
 
