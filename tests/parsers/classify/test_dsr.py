@@ -63,6 +63,7 @@ def test_no_clock_without_received_at() -> None:
         ("zahtijevam pristup prema članku 15. GDPR-a", [(RequestType.ACCESS, "15")]),
         ("a GDPR 15. cikke alapján", [(RequestType.ACCESS, "15")]),
         ("GDPR第15条に基づき", [(RequestType.ACCESS, "15")]),
+        ("na podlagi 17. člena GDPR zahtevam izbris", [(RequestType.ERASURE, "17")]),
         ("podle článku 16 Obecného nařízení", [(RequestType.RECTIFICATION, "16")]),
         ("pursuant to Cal. Civ. Code § 1798.105", [(RequestType.ERASURE, "1798.105")]),
         ("Art. 18(1)(d) GDPR and Art. 21(1) GDPR", [
