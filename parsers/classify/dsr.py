@@ -53,7 +53,7 @@ DEFAULT_DEADLINE_DAYS: dict[str, int] = {
 }
 
 # The article that grants each right, per law (GDPR Arts. 7(3), 15-21; Cal. Civ. Code
-# §§ 1798.105-1798.121; LGPD Art. 18 lists every right of the data subject).
+# §§ 1798.105-1798.121; LGPD Art. 18 lists every right of the data subject; KVKK Art. 11).
 _GDPR_ARTICLES: dict[RequestType, str] = {
     RequestType.ACCESS: "15",
     RequestType.RECTIFICATION: "16",
@@ -76,6 +76,17 @@ ARTICLES: dict[str, dict[RequestType, str]] = {
     UK_GDPR: _GDPR_ARTICLES,
     CCPA: _CCPA_ARTICLES,
     CPRA: _CCPA_ARTICLES,
+    # KVKK Art. 11 lists every right of the data subject (learn, access, correct, erase,
+    # object to automated analysis).
+    KVKK: {
+        t: "11"
+        for t in (
+            RequestType.ACCESS,
+            RequestType.RECTIFICATION,
+            RequestType.ERASURE,
+            RequestType.OBJECTION,
+        )
+    },
     LGPD: {
         t: "18"
         for t in (

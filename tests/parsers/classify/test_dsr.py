@@ -83,6 +83,8 @@ def test_article_of_each_right() -> None:
     assert dsr.article_for(RequestType.ACCESS, "UK GDPR") == "15"
     assert dsr.article_for(RequestType.OPT_OUT_SALE, "CCPA") == "1798.120"
     assert dsr.article_for(RequestType.ERASURE, "LGPD") == "18"
+    assert dsr.article_for(RequestType.ERASURE, "KVKK") == "11"
+    assert dsr.article_for(RequestType.PORTABILITY, "KVKK") is None  # KVKK has no such right
     assert dsr.article_for(RequestType.RESTRICTION, "CCPA") is None  # no such right there
     assert dsr.article_for(RequestType.ACCESS, None) is None
 
