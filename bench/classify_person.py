@@ -194,6 +194,7 @@ _GENERALISATION = (
     "fresh-4",
     "tuning-4",
     "fresh-5",
+    "templates",
 )
 
 
