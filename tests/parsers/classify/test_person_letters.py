@@ -1,10 +1,11 @@
 """Formal letters, own-words requests, unsubscribes and traps of the generalisation sets.
 
-fixtures/dsr/generalisation-tuning.toml, -tuning-2 and -tuning-3 (the lexicon
-additions were written from them) and generalisation-heldout.toml (other phrasings,
-measured before and after, now regression data) and generalisation-templates.toml (generator
-letters in 15 more languages, measured once, now regression data). The fresh sets and
-tuning set 4 are measured by the bench only. Each case is the whole new text of a message; one parametrized test per case.
+fixtures/dsr/generalisation-tuning.toml, -tuning-2 and -tuning-3 (the lexicon additions
+were written from them), generalisation-heldout.toml (other phrasings, measured before
+and after, now regression data) and generalisation-templates.toml (generator letters in
+15 more languages, measured once, now regression data). The fresh sets and tuning set 4
+are measured by the bench only. Each case is the whole new text of a message; one
+parametrized test per case.
 """
 
 from __future__ import annotations
