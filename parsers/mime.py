@@ -33,13 +33,14 @@ import email.message
 import email.parser
 import email.policy
 import email.utils
+import functools
 import hashlib
 import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from parsers.addresses import parse_addresses
 from parsers.entity import EntityHeaders, first_raw, read_headers, transfer_decode
@@ -52,11 +53,23 @@ from parsers.text import (
     decode_bytes,
 )
 
-with warnings.catch_warnings():
-    # flanker 0.9.11 imports the deprecated stdlib modules cgi and imghdr (removed in
-    # Python 3.13); the warnings are about flanker's code, not ours.
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from flanker.mime import from_string as _flanker_from_string
+
+@functools.cache
+def _flanker_from_string() -> Callable[[str], Any] | None:
+    """flanker's parser, imported on first use: it is only a fallback.
+
+    flanker 0.9.11 imports the deprecated stdlib modules cgi and imghdr (removed in
+    Python 3.13); the warnings are about flanker's code, not ours, and where the import
+    fails the fallback is simply skipped.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            from flanker.mime import from_string
+        except ImportError:
+            return None
+    return cast(Callable[[str], Any], from_string)
+
 
 # Above this size flanker is not tried even as a fallback: it holds the message in a
 # StringIO, 4 bytes per character in CPython (~120 MB for a 25 MB message), and peaks at
@@ -153,7 +166,10 @@ def _tree(raw: bytes, defects: list[str]) -> Entity:
 
 def _from_flanker(raw: bytes) -> Entity:
     # latin-1 maps each byte to one character, so flanker's offsets are byte offsets.
-    message = _flanker_from_string(raw.decode("latin-1"))
+    from_string = _flanker_from_string()
+    if from_string is None:
+        raise ImportError("flanker is not importable here")
+    message = from_string(raw.decode("latin-1"))
     return _flanker_entity(message, raw, 0)
 
 
