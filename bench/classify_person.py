@@ -194,6 +194,8 @@ _GENERALISATION = (
     "fresh-4",
     "tuning-4",
     "fresh-5",
+    "tuning-5",
+    "fresh-6",
     "templates",
 )
 

@@ -1,6 +1,6 @@
 """Formal letters, own-words requests, unsubscribes and traps of the generalisation sets.
 
-fixtures/dsr/generalisation-tuning.toml, -tuning-2 and -tuning-3 (the lexicon additions
+fixtures/dsr/generalisation-tuning.toml, -tuning-2, -3 and -5 (the lexicon additions
 were written from them), generalisation-heldout.toml (other phrasings, measured before
 and after, now regression data) and generalisation-templates.toml (generator letters in
 15 more languages, measured once, now regression data). The fresh sets and tuning set 4
@@ -25,6 +25,7 @@ SETS = (
     "generalisation-heldout",
     "generalisation-tuning-2",
     "generalisation-tuning-3",
+    "generalisation-tuning-5",
     "generalisation-templates",
 )
 
