@@ -31,7 +31,8 @@ import pytest
 
 from parsers import parse
 from parsers.classify import person
-from parsers.model import Classification, Hints, Kind, ParsedMessage
+from parsers.model import Classification, Hints, Kind
+from tests.support.messages import text_message
 
 RECEIVED = datetime(2026, 3, 16, 9, 30, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
@@ -141,29 +142,7 @@ def render(text: str, label: dict[str, str], *, fill: bool = True) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
-def message(text: str, subject: str = "") -> ParsedMessage:
-    return ParsedMessage(
-        message_id=None,
-        in_reply_to=None,
-        references=(),
-        date=None,
-        subject=subject,
-        from_=None,
-        sender=None,
-        to=(),
-        cc=(),
-        reply_to=(),
-        headers=(),
-        content_type="text/plain",
-        content_params=(),
-        text=text,
-        html=None,
-        stripped_text=text,
-        signature=None,
-        attachments=(),
-        parts=(),
-        defects=(),
-    )
+message = text_message
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 import pytest
 
 from parsers.classify import language, person, phrases
-from parsers.model import Classification, Hints, Kind, ParsedMessage, RequestType
+from parsers.model import Classification, Hints, Kind, RequestType
+from tests.support.messages import text_message
 
 RECEIVED = datetime(2026, 3, 16, 9, 30, tzinfo=UTC)
 
@@ -27,29 +28,7 @@ EXPECTED_LEXICONS = {
 }  # fmt: skip
 
 
-def message(text: str, subject: str = "") -> ParsedMessage:
-    return ParsedMessage(
-        message_id=None,
-        in_reply_to=None,
-        references=(),
-        date=None,
-        subject=subject,
-        from_=None,
-        sender=None,
-        to=(),
-        cc=(),
-        reply_to=(),
-        headers=(),
-        content_type="text/plain",
-        content_params=(),
-        text=text,
-        html=None,
-        stripped_text=text,
-        signature=None,
-        attachments=(),
-        parts=(),
-        defects=(),
-    )
+message = text_message
 
 
 def classify(text: str, subject: str = "") -> Classification | None:
