@@ -42,7 +42,8 @@ _LABEL_KEYS = (
 )
 
 
-def _message_bytes(path: Path, label: dict[str, Any]) -> bytes:
+def message_bytes(path: Path, label: dict[str, Any]) -> bytes:
+    """The file as a message: body-only texts and bare HTML get a minimal header."""
     data = path.read_bytes()
     if path.suffix == ".html":
         return b"Content-Type: text/html; charset=utf-8\n\n" + data
@@ -63,7 +64,11 @@ def _as_list(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def _judge(stripped: str, label: dict[str, Any]) -> dict[str, bool]:
+def judge(stripped: str, label: dict[str, Any]) -> dict[str, bool]:
+    """Per label kind: did ``stripped`` satisfy it? Kinds absent from the label are absent.
+
+    The one scoring of reply cases: tests/corpus/test_reply_corpus.py asserts with it.
+    """
     out: dict[str, bool] = {}
     compare = str(label.get("compare", ""))
     if "expected_reply_text" in label:
@@ -139,14 +144,19 @@ def _fixture_cases(
     return out
 
 
-def main(argv: list[str]) -> int:
-    labels_path = CORPORA / "normal" / "labels.json"
+def labelled_cases(corpora: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """The labelled reply cases of ``corpora/normal``, in name order."""
+    labels_path = corpora / "normal" / "labels.json"
     labels: dict[str, dict[str, Any]] = json.loads(labels_path.read_text("utf-8"))
-    cases = [
-        (name.split("_", 1)[0], CORPORA / "normal" / name, label)
+    return [
+        (corpora / "normal" / name, label)
         for name, label in sorted(labels.items())
         if any(k in label for k in _LABEL_KEYS)
     ]
+
+
+def main(argv: list[str]) -> int:
+    cases = [(path.name.split("_", 1)[0], path, label) for path, label in labelled_cases(CORPORA)]
     corpus_count = len(cases)
     cases += _fixture_cases()
     extra = [Path(arg) for arg in argv]
@@ -158,13 +168,13 @@ def main(argv: list[str]) -> int:
     failures: dict[str, dict[str, list[str]]] = {name: {} for name in EXTRACTORS}
     for source, path, label in cases:
         file_name = path.name
-        parsed = parse(_message_bytes(path, label), NOW)
+        parsed = parse(message_bytes(path, label), NOW)
         for name, extract in EXTRACTORS.items():
             try:
                 stripped = extract(parsed)
             except Exception as exc:  # a library crashing on a case is a failed case
                 stripped = f"<{type(exc).__name__}>"
-            verdict = _judge(stripped, label)
+            verdict = judge(stripped, label)
             row = results[name].setdefault(source, [0, 0, 0, 0, 0, 0])
             if "exact" in verdict:
                 row[0] += verdict["exact"]
