@@ -10,21 +10,14 @@ import hashlib
 import json
 from pathlib import Path
 
-from tests.support.service import Running, assert_valid_event, message, settings_for
+from tests.support.service import Running, assert_valid_event, message, settings_for, webhook_route
 from tests.support.webhook import SECRET, Receiver
 
 
 def test_smtp_to_signed_webhook(tmp_path: Path, receiver: Receiver) -> None:
     settings = settings_for(
         tmp_path,
-        routes=[
-            {
-                "name": "support",
-                "recipients": ["support@example.test"],
-                "url": receiver.url,
-                "secret": SECRET,
-            }
-        ],
+        routes=[webhook_route(receiver.url)],
     )
     running = Running(settings, worker=True)
     try:
@@ -74,12 +67,7 @@ def test_one_message_to_two_routes_is_stored_once_and_sent_twice(
     settings = settings_for(
         tmp_path,
         routes=[
-            {
-                "name": "support",
-                "recipients": ["support@example.test"],
-                "url": receiver.url,
-                "secret": SECRET,
-            },
+            webhook_route(receiver.url),
             {
                 "name": "sales",
                 "recipients": ["sales@example.test"],

@@ -10,7 +10,14 @@ import pytest
 from inbound.clock import FakeClock
 from inbound.config import from_mapping
 from inbound.errors import ConfigError
-from tests.support.service import START, Running, assert_valid_event, message, settings_for
+from tests.support.service import (
+    START,
+    Running,
+    assert_valid_event,
+    message,
+    settings_for,
+    webhook_route,
+)
 from tests.support.webhook import SECRET, Receiver
 
 
@@ -19,14 +26,7 @@ def test_configured_deadline_sets_due_by(
 ) -> None:
     settings = settings_for(
         tmp_path,
-        routes=[
-            {
-                "name": "support",
-                "recipients": ["support@example.test"],
-                "url": receiver.url,
-                "secret": SECRET,
-            }
-        ],
+        routes=[webhook_route(receiver.url)],
         classification={"deadlines_days": {"GDPR": 10}},
     )
     running = Running(settings, clock=clock)

@@ -13,22 +13,21 @@ from typing import Any
 
 from inbound.clock import FakeClock
 from inbound.outbox.model import JobStatus
-from tests.support.service import START, Running, assert_valid_event, message, settings_for
+from tests.support.service import (
+    START,
+    Running,
+    assert_valid_event,
+    message,
+    settings_for,
+    webhook_route,
+)
 from tests.support.webhook import SECRET, Receiver
 
 
 def _settings(tmp_path: Path, url: str, **route: Any) -> Any:
     return settings_for(
         tmp_path,
-        routes=[
-            {
-                "name": "support",
-                "recipients": ["support@example.test"],
-                "url": url,
-                "secret": SECRET,
-                **route,
-            }
-        ],
+        routes=[webhook_route(url, **route)],
     )
 
 

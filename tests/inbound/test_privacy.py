@@ -30,8 +30,8 @@ from inbound.clock import FakeClock
 from inbound.config import Settings
 from inbound.outbox.model import JobStatus
 from tests.support.s3 import S3Bucket
-from tests.support.service import Running, message, settings_for
-from tests.support.webhook import SECRET, Receiver
+from tests.support.service import Running, message, settings_for, webhook_route
+from tests.support.webhook import Receiver
 
 ERIN = "erin.k7q@private.test"
 SUBJECT = "Subject-q9z-secret"
@@ -58,15 +58,7 @@ class Backend:
             }
         return settings_for(
             tmp_path,
-            routes=[
-                {
-                    "name": "support",
-                    "recipients": ["support@example.test"],
-                    "url": receiver.url,
-                    "secret": SECRET,
-                    **route,
-                }
-            ],
+            routes=[webhook_route(receiver.url, **route)],
             **tables,
         )
 
@@ -309,14 +301,7 @@ def test_sweeper_expires_raw_then_rows(tmp_path: Path, clock: FakeClock) -> None
     receiver = Receiver()
     settings = settings_for(
         tmp_path,
-        routes=[
-            {
-                "name": "support",
-                "recipients": ["support@example.test"],
-                "url": receiver.url,
-                "secret": SECRET,
-            }
-        ],
+        routes=[webhook_route(receiver.url)],
         retention={"raw_days": 2, "metadata_days": 5, "event_days": 5},
     )
     running = Running(settings, clock=clock)
@@ -346,14 +331,7 @@ def test_a_job_whose_raw_expired_fails_instead_of_sending(tmp_path: Path, clock:
     receiver.respond(500)
     settings = settings_for(
         tmp_path,
-        routes=[
-            {
-                "name": "support",
-                "recipients": ["support@example.test"],
-                "url": receiver.url,
-                "secret": SECRET,
-            }
-        ],
+        routes=[webhook_route(receiver.url)],
         retention={"raw_days": 1},
         delivery={"max_attempt_days": 5},
     )

@@ -230,18 +230,11 @@ async def test_url_guard_allows_public_https_and_private_when_allowed() -> None:
 
 async def test_a_configured_private_url_is_never_called(tmp_path: Any, clock: Any) -> None:
     # A name that resolves to loopback at send time: the worker refuses it (no POST).
-    from tests.support.service import Running, message, settings_for
+    from tests.support.service import Running, message, settings_for, webhook_route
 
     settings = settings_for(
         tmp_path,
-        routes=[
-            {
-                "name": "support",
-                "recipients": ["support@example.test"],
-                "url": "https://localhost:9/hook",
-                "secret": SECRET,
-            }
-        ],
+        routes=[webhook_route("https://localhost:9/hook")],
     )
     settings = dataclasses.replace(settings, allow_private_webhooks=False)
     running = Running(settings, clock=clock)

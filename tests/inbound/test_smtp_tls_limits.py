@@ -11,8 +11,8 @@ import trustme
 
 from inbound.smtp import replies
 from inbound.smtp.limits import RateLimiter
-from tests.support.service import Running, message, settings_for
-from tests.support.webhook import SECRET, Receiver
+from tests.support.service import Running, message, settings_for, webhook_route
+from tests.support.webhook import Receiver
 
 
 def test_starttls_is_offered_and_recorded_in_the_envelope(tmp_path: Path) -> None:
@@ -24,14 +24,7 @@ def test_starttls_is_offered_and_recorded_in_the_envelope(tmp_path: Path) -> Non
     receiver = Receiver()
     settings = settings_for(
         tmp_path / "data",
-        routes=[
-            {
-                "name": "support",
-                "recipients": ["support@example.test"],
-                "url": receiver.url,
-                "secret": SECRET,
-            }
-        ],
+        routes=[webhook_route(receiver.url)],
         server={"tls_cert": str(cert_file), "tls_key": str(key_file)},
     )
     running = Running(settings)

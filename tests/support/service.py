@@ -25,6 +25,7 @@ from inbound import events
 from inbound.app import Service
 from inbound.clock import Clock, FakeClock
 from inbound.config import Settings, from_mapping
+from tests.support.webhook import SECRET
 
 _T = TypeVar("_T")
 
@@ -44,6 +45,17 @@ def settings_for(
     if routes is not None:
         raw["routes"] = routes
     return from_mapping(raw, {}, {})
+
+
+def webhook_route(url: str, **extra: Any) -> dict[str, Any]:
+    """The usual test route: support@example.test to ``url``, signed with the test secret."""
+    return {
+        "name": "support",
+        "recipients": ["support@example.test"],
+        "url": url,
+        "secret": SECRET,
+        **extra,
+    }
 
 
 class Running:
