@@ -71,7 +71,7 @@ async def accept(
     envelope: Envelope,
     jobs: list[NewJob],
     *,
-    store: SealedObjects,
+    objects: SealedObjects,
     outbox: Outbox,
     clock: Clock,
     retention: Retention,
@@ -83,9 +83,9 @@ async def accept(
     received_at = clock.now()
     message_id = new_message_id(int(received_at.timestamp() * 1000))
     key = keys.raw_key(message_id, received_at, prefix)
-    dek, wrapped = store.new_key(message_id)
+    dek, wrapped = objects.new_key(message_id)
     try:
-        await store.put(dek, key, raw, "message/rfc822")
+        await objects.put(dek, key, raw, "message/rfc822")
     except InboundError as exc:
         log.warning("accept: storage failed (%s); answering 451", type(exc).__name__)
         raise AcceptFailed("storage") from exc
@@ -107,6 +107,6 @@ async def accept(
     except InboundError as exc:
         log.warning("accept: outbox failed (%s); answering 451", type(exc).__name__)
         with contextlib.suppress(InboundError):
-            await store.store.delete(key)
+            await objects.store.delete(key)
         raise AcceptFailed("outbox") from exc
     return Accepted(id=message_id, raw_key=key, job_ids=tuple(job_ids))

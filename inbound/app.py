@@ -114,7 +114,7 @@ class Service:
         )
         self.worker = Worker(
             routes=settings.routes,
-            store=self.objects,
+            objects=self.objects,
             outbox=self.outbox,
             sender=self.sender,
             clock=self.clock,
@@ -163,7 +163,7 @@ class Service:
             raw,
             envelope,
             jobs,
-            store=self.objects,
+            objects=self.objects,
             outbox=self.outbox,
             clock=self.clock,
             retention=accept_mod.Retention(

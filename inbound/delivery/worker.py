@@ -58,7 +58,7 @@ class Worker:
         self,
         *,
         routes: tuple[Route, ...],
-        store: SealedObjects,
+        objects: SealedObjects,
         outbox: SqliteOutbox,
         sender: Sender,
         clock: Clock,
@@ -66,7 +66,7 @@ class Worker:
         wall_clock: Clock | None = None,
     ) -> None:
         self.routes = {r.name: r for r in routes}
-        self.store = store
+        self.objects = objects
         self.outbox = outbox
         self.sender = sender
         self.clock = clock
@@ -168,8 +168,8 @@ class Worker:
         if msg.raw_deleted:
             return await self._final(job, JobStatus.FAILED, gone, started)
         try:
-            dek = self.store.data_key(msg.id, msg.wrapped_key)
-            raw = await self.store.get(dek, msg.raw_key)
+            dek = self.objects.data_key(msg.id, msg.wrapped_key)
+            raw = await self.objects.get(dek, msg.raw_key)
         except ObjectNotFound:
             return await self._final(job, JobStatus.FAILED, gone, started)
         except InboundError as exc:
@@ -193,7 +193,7 @@ class Worker:
         try:
             event = await self._event(job, route, parsed, verdict, dek)
             body = events.encode(event)
-            await self.store.put(dek, self._event_key(job), body, "application/json")
+            await self.objects.put(dek, self._event_key(job), body, "application/json")
         except InboundError as exc:
             return await self._storage_failed(job, exc, started)
         if target is None:
@@ -218,7 +218,7 @@ class Worker:
         if await self.outbox.unfinished_jobs(job.message.id):
             return  # another route still needs the raw message; its delivery cleans up
         msg = job.message
-        store = self.store.store
+        store = self.objects.store
         await store.delete(msg.raw_key)
         await store.delete(self._event_key(job))
         for index, att in enumerate(parsed.attachments):
@@ -258,13 +258,13 @@ class Worker:
             if att.size <= route.inline_attachment_limit:
                 continue
             key = keys.attachment_key(msg.id, index, att.filename, self.options.prefix)
-            url = await self.store.store.presign(key, self.options.presign_seconds)
+            url = await self.objects.store.presign(key, self.options.presign_seconds)
             if url is not None:  # a backend without URLs keeps no second copy
-                await self.store.put(dek, key, att.content, att.content_type)
+                await self.objects.put(dek, key, att.content, att.content_type)
                 urls[index] = url
         raw_url = None
         if route.raw_url:
-            raw_url = await self.store.store.presign(msg.raw_key, self.options.presign_seconds)
+            raw_url = await self.objects.store.presign(msg.raw_key, self.options.presign_seconds)
         return events.build(
             parsed,
             verdict,
@@ -310,7 +310,7 @@ class Worker:
         if await self.outbox.record(job.id, attempt, status, next_at):
             return
         # The message was erased while this job was in flight: remove what it wrote since.
-        store = self.store.store
+        store = self.objects.store
         await store.delete(self._event_key(job))
         prefix = f"{self.options.prefix}{keys.ATTACHMENTS}{job.message.id}/"
         for info in await store.list(prefix):
