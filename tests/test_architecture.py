@@ -131,3 +131,25 @@ def test_parsers_public_surface_is_frozen() -> None:
     ]
     for name in parsers.__all__:
         assert hasattr(parsers, name)
+
+
+def _documented_modules() -> set[str]:
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    return {
+        line.split()[0]
+        for line in page.splitlines()
+        if line.strip() and line.split()[0].endswith(".py")
+    }
+
+
+def test_architecture_page_lists_every_module() -> None:
+    """docs/architecture.md is the module tree: a module missing from it, or a line for a
+    module that no longer exists, fails here (STYLE.md, Layout)."""
+    modules = {
+        str(path.relative_to(ROOT))
+        for folder in ("parsers", "inbound", "bench")
+        for path in (ROOT / folder).rglob("*.py")
+    }
+    documented = _documented_modules()
+    assert sorted(modules - documented) == [], "modules missing from docs/architecture.md"
+    assert sorted(documented - modules) == [], "docs/architecture.md lists modules that are gone"
