@@ -120,6 +120,7 @@ class SmtpServer:
         tls_context: ssl.SSLContext | None = None,
         max_connections_per_ip: int = 20,
         max_connections: int = 1000,
+        reuse_port: bool = False,
     ) -> None:
         self.handler = handler
         self.host, self.port = host, port
@@ -127,6 +128,7 @@ class SmtpServer:
         self.max_message_bytes = max_message_bytes
         self.tls_context = tls_context
         self.tracker = Tracker(max_per_ip=max_connections_per_ip, max_total=max_connections)
+        self.reuse_port = reuse_port  # SO_REUSEPORT: several acceptor processes on one port
         self._server: asyncio.Server | None = None
 
     def _factory(self) -> _SMTP:
@@ -144,7 +146,9 @@ class SmtpServer:
 
     async def start(self) -> tuple[str, int]:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(self._factory, self.host, self.port)
+        self._server = await loop.create_server(
+            self._factory, self.host, self.port, reuse_port=self.reuse_port or None
+        )
         sockname = self._server.sockets[0].getsockname()
         self.port = sockname[1]
         return sockname[0], sockname[1]
