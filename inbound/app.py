@@ -123,6 +123,7 @@ class Service:
                 policy=schedule.Policy(
                     initial_seconds=settings.initial_backoff_seconds,
                     max_seconds=settings.max_backoff_seconds,
+                    jitter_seconds=settings.jitter_seconds,
                     give_up_after=timedelta(days=settings.max_attempt_days),
                 ),
                 allow_private=settings.allow_private_webhooks,

@@ -75,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check-config", help="validate a configuration file")
     check.add_argument("file", type=Path)
+    check.add_argument(
+        "--explain",
+        action="store_true",
+        help="also print every delivery key in force, what it does, and the retry schedule",
+    )
 
     deliveries = sub.add_parser("deliveries", help="list delivery jobs and their state")
     _store_options(deliveries)
@@ -129,6 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{args.file}: OK ({len(settings.routes)} routes,"
                 f" domains {', '.join(settings.domains)})"
             )
+            if args.explain:
+                from inbound.config_explain import explain
+
+                print("\n".join(explain(settings)))
             return EXIT_OK
         settings = _settings(args)
     except ConfigError as exc:

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import re
 import tomllib
 from collections.abc import Mapping
@@ -40,6 +39,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from inbound import config_read as read
+from inbound.delivery import urlguard
 from inbound.errors import ConfigError
 
 # RFC 5321 §4.5.3.1.8 asks servers to take at least 100 recipients per message.
@@ -140,6 +140,7 @@ class Settings:
     max_attempt_days: float = 3.0
     initial_backoff_seconds: float = 60.0
     max_backoff_seconds: float = 3600.0
+    jitter_seconds: float = 60.0
     allow_private_webhooks: bool = False
     shutdown_grace_seconds: float = 25.0
     log_level: str = "INFO"
@@ -291,6 +292,9 @@ def from_mapping(
             delivery.get("max_backoff_seconds", s.max_backoff_seconds),
             "delivery.max_backoff_seconds",
             0.0,
+        ),
+        jitter_seconds=read.number(
+            delivery.get("jitter_seconds", s.jitter_seconds), "delivery.jitter_seconds", 0.0
         ),
         allow_private_webhooks=allow_private,
         shutdown_grace_seconds=read.number(
@@ -462,17 +466,8 @@ def _url(value: Any, key: str, *, allow_private: bool) -> str:
         raise ConfigError(key, f"must be an http(s) URL with a host, not {text!r}")
     if parts.scheme != "https" and not allow_private:
         raise ConfigError(key, "must be https (set delivery.allow_private_webhooks for http)")
-    if not allow_private:
-        try:
-            ip = ipaddress.ip_address(parts.hostname)
-        except ValueError:
-            ip = None
-        if ip is not None and not ip.is_global:
-            raise ConfigError(
-                key, f"points at a non-public address {ip} (see delivery.allow_private_webhooks)"
-            )
-        if parts.hostname.lower() in ("localhost", "localhost.localdomain"):
-            raise ConfigError(key, "points at localhost (see delivery.allow_private_webhooks)")
+    if not allow_private and (why := urlguard.config_refusal(parts.hostname)) is not None:
+        raise ConfigError(key, f"{why} (see delivery.allow_private_webhooks)")
     return text
 
 
@@ -649,6 +644,7 @@ _SCHEMA: dict[str, Any] = {
         "max_attempt_days": None,
         "initial_backoff_seconds": None,
         "max_backoff_seconds": None,
+        "jitter_seconds": None,
         "allow_private_webhooks": None,
     },
     "log": {"level": None},

@@ -1,9 +1,10 @@
 """Logging setup, and the filter that keeps addresses out of every log line (DESIGN §8).
 
 Log calls in inbound never pass subjects; addresses may slip in through arguments or
-exception text, so a filter on the root handler masks anything address-shaped
-(``j***@example.com``) after formatting. Identifiers (msg_…, evt_…) are how log lines
-refer to mail.
+exception text, so a filter on the root handler masks anything address-shaped after
+formatting: ``j***@***.com`` names neither the person nor their (possibly personal)
+domain, for UTF-8 addresses (RFC 6531) and quoted local parts too. Identifiers (msg_…,
+evt_…) are how log lines refer to mail.
 """
 
 from __future__ import annotations
@@ -13,16 +14,38 @@ import re
 import sys
 from typing import TextIO
 
-_ADDRESS = re.compile(r"([A-Za-z0-9._%+\-=']{1,64})@([A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)")
+# Any RFC 5321/6531 address: a quoted local part or one of any non-special characters
+# (UTF-8 included), then a domain of Unicode labels or an address literal. Bounded
+# repetitions only, so a long line without "@" costs linear time.
+_ADDRESS = re.compile(
+    r'(?:"[^"\r\n]{0,64}"|[^\s@<>()\[\]\\,;:"]{1,64})'
+    r"@"
+    r"(?:\[[^\]\s]{1,64}\]|(?:[\w\-]{1,63}[.\uff0e\u3002\uff61]){0,16}([\w\-]{1,63}))",
+)
 
 
 def mask_address(address: str) -> str:
-    local, _, domain = address.partition("@")
-    return f"{local[:1]}***@{domain}" if domain else "***"
+    """``j***@***.de``: the first letter of the local part and the top-level domain at
+    most, which neither names a person nor their (possibly personal) domain."""
+    match = _ADDRESS.fullmatch(address.strip())
+    if match is None:
+        return "***"
+    return _masked(match)
+
+
+def _masked(match: re.Match[str]) -> str:
+    local = match.group(0).rpartition("@")[0]
+    first = local[:1] if local[:1].isascii() and local[:1].isalnum() else ""
+    tld = match.group(1)
+    if tld is None or tld == match.group(0).rpartition("@")[2]:
+        return f"{first}***@***"  # an address literal, or a domain of one label
+    return f"{first}***@***.{tld}"
 
 
 def _mask(text: str) -> str:
-    return _ADDRESS.sub(lambda m: f"{m.group(1)[:1]}***@{m.group(2)}", text)
+    if "@" not in text and "\uff20" not in text:
+        return text
+    return _ADDRESS.sub(_masked, text.replace("\uff20", "@"))
 
 
 class PrivacyFilter(logging.Filter):

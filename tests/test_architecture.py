@@ -19,6 +19,7 @@ THIRD_PARTY = {
     "lingua": {"parsers/classify/language.py"},
     "aiosmtpd": {"inbound/smtp/server.py"},
     "httpx": {"inbound/delivery/sender.py"},
+    "idna": {"inbound/delivery/urlguard.py"},
     "tenacity": {"inbound/delivery/schedule.py"},
     "boto3": {"inbound/storage/s3.py"},
     "botocore": {"inbound/storage/s3.py"},

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
+import ssl
 from dataclasses import dataclass
 
 import httpx
@@ -29,7 +30,13 @@ class Response:
 
 
 class Sender:
-    def __init__(self, concurrency: int, *, total_timeout: float = TOTAL_TIMEOUT) -> None:
+    def __init__(
+        self,
+        concurrency: int,
+        *,
+        total_timeout: float = TOTAL_TIMEOUT,
+        verify: ssl.SSLContext | bool = True,  # tests hand in their own CA's context
+    ) -> None:
         n = max(1, math.ceil(concurrency / MAX_CONNECTIONS_PER_CLIENT))
         self.total_timeout = total_timeout
         self._clients = [
@@ -40,6 +47,7 @@ class Sender:
                     max_keepalive_connections=MAX_CONNECTIONS_PER_CLIENT,
                 ),
                 follow_redirects=False,
+                verify=verify,
                 trust_env=False,  # no proxy from the environment for customers' webhooks
                 headers={"user-agent": "inbound-webhooks/1"},
             )
@@ -47,11 +55,21 @@ class Sender:
         ]
         self._next = itertools.cycle(self._clients)
 
-    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> Response:
+    async def post(
+        self, url: str, body: bytes, headers: dict[str, str], *, pin: str | None = None
+    ) -> Response:
+        """POST ``body``; with ``pin``, connect to that address (the one the URL guard
+        checked) while the Host header, TLS SNI and certificate check keep the host name."""
         client = next(self._next)
+        request = client.build_request("POST", url, content=body, headers=headers)
+        if pin is not None:
+            host = request.url.host
+            request.headers["host"] = request.url.netloc.decode("ascii")
+            request.url = request.url.copy_with(host=pin)
+            request.extensions["sni_hostname"] = host
         try:
             async with asyncio.timeout(self.total_timeout):
-                resp = await client.post(url, content=body, headers=headers)
+                resp = await client.send(request)
                 await resp.aclose()
         except TimeoutError:
             return Response(status_code=None, error="timeout")

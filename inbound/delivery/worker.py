@@ -229,15 +229,20 @@ class Worker:
         log.info("deleted raw mail and event of %s after delivery (route policy)", msg.id)
 
     async def _send(self, job: Job, target: Target, body: bytes, started: float) -> JobStatus:
+        pin: str | None = None
         if not target.trusted:
             try:
-                await urlguard.check(target.url, allow_private=self.options.allow_private)
+                pinned = await urlguard.check(target.url, allow_private=self.options.allow_private)
             except urlguard.Refused as exc:
                 return await self._final(job, JobStatus.FAILED, str(exc), started)
+            except urlguard.Unresolved:
+                # A DNS blip at the customer's is transient: retry on the schedule.
+                return await self._record(job, outcome.from_error("dns_error"), started)
+            pin = pinned.ip
         now = self.clock.now()
         secrets = [s.reveal() for s in target.secrets]
         headers = signing.headers(secrets, job.id, int(self.wall_clock.now().timestamp()), body)
-        resp = await self.sender.post(target.url, body, headers)
+        resp = await self.sender.post(target.url, body, headers, pin=pin)
         if resp.status_code is None:
             result = outcome.from_error(resp.error or "error")
         else:
