@@ -4,6 +4,13 @@ Order is policy (DESIGN §7): a complaint beats a bounce, a bounce beats an auto
 and only then are a person's words read, and only the new text of a reply
 (``stripped_text``). Each detector is a small pure function returning a
 ``Classification`` or ``None``; the first answer wins.
+
+``warm_up()`` builds, once per process, everything the detectors read (the language
+detector, the 31 compiled lexicons, the unsubscribe word tables): call it at process
+start, before serving, so no message pays for it. Import it as ``from parsers.classify
+import warm_up`` (``parsers.classify`` the attribute is the ``classify`` function).
+Without it the first messages build the tables (thread-safely, once); a second call
+costs nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +26,11 @@ _Machine = Callable[[ParsedMessage], Classification | None]
 
 # Machine-written mail first, most specific first (DESIGN §7).
 _MACHINE_DETECTORS: tuple[_Machine, ...] = (arf.detect, dsn.detect, autoreply.detect)
+
+
+def warm_up() -> None:
+    """Build every table the classifiers read, once per process (thread-safe, idempotent)."""
+    person.warm_up()
 
 
 def classify(

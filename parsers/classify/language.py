@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
 
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
+
+from parsers.classify._once import once
 
 # Detection cost grows with the text; the first characters tell the language as well as
 # the whole letter does, and keep classification within its 1 ms budget.
@@ -87,7 +88,7 @@ class Guess:
         return [c for i, (c, v) in enumerate(self.ranked[:top]) if i == 0 or v >= min_share]
 
 
-@cache
+@once
 def _detector() -> LanguageDetector:
     return (
         LanguageDetectorBuilder.from_languages(*_SUPPORTED)

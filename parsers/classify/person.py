@@ -39,9 +39,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 
 from parsers.classify import dsr, language, phrases, unsubscribe
+from parsers.classify._once import once
 from parsers.classify.phrases import Lexicon
 from parsers.model import (
     Classification,
@@ -64,8 +64,13 @@ _REQUEST_KINDS = frozenset(t.value for t in RequestType)
 _LEXICON_OF = {"nb": "no", "nn": "no"}
 _EVIDENCE_MAX = 400  # characters of one evidence sentence around its match
 _EVIDENCE_ITEMS = 8
-# A request is made near the top; a 20 kB pasted log is not read to its end.
-_MAX_READ = 8000
+# A request is made near the top; a 20 kB pasted log is not read to its end. Every step
+# of detection reads at most this prefix of ``stripped_text`` (and of the subject, at most
+# ``SUBJECT_LIMIT``), and each step is linear in what it reads: no expression retries an
+# unbounded run at every position (issue 16: 40,000 "!" in a row, long "====" rules).
+READ_LIMIT = 8000
+SUBJECT_LIMIT = 1000
+_MAX_READ = READ_LIMIT
 # Below this many characters language guesses are unreliable ("Molim vas, uklonite me s
 # mailing liste." reads as Estonian, then Finnish): read every lexicon, which the literal
 # gate keeps at about 0.2 ms. Longer texts: the first three guesses, when lingua gives
@@ -87,7 +92,9 @@ _SHORT_CJK = 30
 
 # Sentence ends: . ! ? ; followed by space (not before a digit or a lower-case letter,
 # so "Art. 15" and "e.g. this" stay whole), CJK full stops, blank lines.
-_BOUNDARY = re.compile(r"[.!?;]+[\"')»”]*\s+|[。！？]+\s*|\n[ \t]*\n\s*|\n")
+# A run of marks is tried once, from its first mark (the look-behind), and never given
+# back (possessive): "!!!!…" without a space after it costs one pass, not one per mark.
+_BOUNDARY = re.compile(r"(?<![.!?;])[.!?;]++[\"')»”]*+\s+|[。！？]+\s*|\n[ \t]*\n\s*|\n")
 _SHORT_LINE = 60  # a line this short ends where it ends; longer ones are hard-wrapped
 
 
@@ -222,7 +229,7 @@ def _evidence(text: str, span: tuple[int, int], pos: int) -> Evidence:
     return Evidence(where="stripped_text", text=text[start:end], start=start, end=end)
 
 
-@cache
+@once
 def _unsubscribe_words() -> frozenset[str]:
     """Every language's one-word unsubscribes: a set lookup, no need to know the language."""
     words: set[str] = set()
@@ -233,7 +240,7 @@ def _unsubscribe_words() -> frozenset[str]:
     return frozenset(words)
 
 
-@cache
+@once
 def _unsubscribe_stems() -> tuple[str, ...]:
     stems: list[str] = []
     for code in phrases.lexicon_codes():
@@ -241,6 +248,16 @@ def _unsubscribe_stems() -> tuple[str, ...]:
         if lex is not None:
             stems.extend(lex.unsubscribe_stems)
     return tuple(dict.fromkeys(stems))
+
+
+def warm_up() -> None:
+    """Build the language detector, every lexicon and the word tables (see ``_once.py``)."""
+    language.warm_up()
+    for code in phrases.lexicon_codes():
+        phrases.load(code)
+    _unsubscribe_words()
+    _unsubscribe_stems()
+    phrases.present_literals("", _lexicons(None))  # the every-lexicon gate of short texts
 
 
 def _short_unsubscribe(text: str) -> int | None:
@@ -303,8 +320,8 @@ def detect(
 ) -> Classification | None:
     """An unsubscribe or data-subject request in the sender's new words, else None."""
     address = unsubscribe.by_address(parsed, hints)
-    text = parsed.stripped_text or ""
-    subject = unsubscribe.strip_prefixes(parsed.subject or "")
+    text = (parsed.stripped_text or "")[:READ_LIMIT]
+    subject = unsubscribe.strip_prefixes((parsed.subject or "")[:SUBJECT_LIMIT])
     if address is None and not text.strip() and not subject:
         return None
     sample = f"{subject}\n{text}".strip()

@@ -14,8 +14,10 @@ literal words one of which any match must contain (read from the compiled patter
 syntax tree), and its expression only runs when one of them occurs in the case-folded
 text: most entries never run on ordinary mail.
 
-Lexicons are read once per process through ``importlib.resources``. This module may not
-read anything else, and holds no state besides those caches.
+Lexicons are read and compiled once per process through ``importlib.resources``, under
+a lock (``_once.py``: parse threads that start together do not each compile them);
+``parsers.classify.warm_up()`` does it before a process serves. This module may not read
+anything else, and holds no state besides those memos.
 """
 
 from __future__ import annotations
@@ -24,10 +26,10 @@ import importlib
 import re
 import tomllib
 from dataclasses import dataclass, field
-from functools import cache
 from importlib import resources
 from typing import Any
 
+from parsers.classify._once import once
 from parsers.model import RequestType
 
 REMINDER = "reminder"  # a follow-up of an earlier, unanswered request
@@ -101,7 +103,7 @@ class Hit:
     language: str = ""  # the lexicon the entry comes from
 
 
-@cache
+@once
 def lexicon_codes() -> tuple[str, ...]:
     """The languages with a lexicon file, sorted."""
     folder = resources.files("parsers.classify").joinpath("lexicon")
@@ -181,7 +183,7 @@ def _required(items: Any) -> frozenset[str] | None:
     return best[1] if best else None
 
 
-@cache
+@once
 def load(code: str) -> Lexicon | None:
     """The lexicon of ``code`` (read once, from package data), None if there is none."""
     path = resources.files("parsers.classify").joinpath("lexicon", f"{code}.toml")
@@ -227,7 +229,7 @@ def present_literals(folded: str, lexicons: tuple[Lexicon, ...]) -> set[str]:
     return {lit for lit in _literal_union(tuple(lex.language for lex in lexicons)) if lit in folded}
 
 
-@cache
+@once
 def _literal_union(codes: tuple[str, ...]) -> frozenset[str]:
     lexicons = [load(code) for code in codes]
     return frozenset().union(*(lex.literals for lex in lexicons if lex is not None))

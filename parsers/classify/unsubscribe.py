@@ -27,7 +27,10 @@ _PREFIX = re.compile(
     r"\s*(?:\[\d+\])?\s*[:：]\s*)+",
     re.IGNORECASE,
 )
-_EDGE = re.compile(r"^[\s\W_]+|[\s\W_]+$")
+# The first letter or digit ("\w" without "_"). Edges are found by searching forward in
+# the text and in its reverse: one linear scan each. (``^[\s\W_]+|[\s\W_]+$`` retried its
+# tail at every character of a run: 40,000 "!" took 30 s, issue 16.)
+_WORD_CHAR = re.compile(r"[^\W_]")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,5 +72,13 @@ def strip_prefixes(subject: str) -> str:
 
 
 def bare(text: str) -> str:
-    """``text`` without surrounding punctuation and space, lower-cased, one-spaced."""
-    return " ".join(_EDGE.sub("", text).lower().split())
+    """``text`` without surrounding punctuation and space, lower-cased, one-spaced.
+
+    Linear in ``text``; "" when it holds no letter or digit.
+    """
+    first = _WORD_CHAR.search(text)
+    if first is None:
+        return ""
+    last = _WORD_CHAR.search(text[::-1])
+    end = len(text) - (last.start() if last else 0)
+    return " ".join(text[first.start() : end].lower().split())
