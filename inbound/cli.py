@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import hashlib
 import json
 import os
-import secrets
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from inbound import __version__
+from inbound import __version__, datadir
 from inbound.config import Settings, load
 from inbound.errors import ConfigError
 
@@ -125,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    datadir.restrict_process()  # before anything is written: files 0600, dirs 0700
     try:
         if args.command == "parse":
             return _parse(args)
@@ -146,6 +145,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from inbound import log
 
     log.setup(settings.log_level)
+    if args.command in ("serve", "worker"):
+        try:
+            datadir.check(settings.data_dir)
+        except ConfigError as exc:
+            print(f"inbound: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     if args.command == "serve":
         from inbound import app
 
@@ -173,15 +178,22 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["listen"] = args.listen
     if getattr(args, "domain", None):
         overrides["domains"] = args.domain
+    config = getattr(args, "config", None)
     if getattr(args, "webhook", None):
-        overrides["webhook"] = args.webhook
         secret = args.secret
         if not secret:
-            secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-            # Printed once, to stdout, so the operator can configure the receiver.
-            print(f"webhook secret for this run: {secret}", flush=True)
+            # Kept in the data dir and reused, so jobs queued before a restart are still
+            # signed with the secret the receiver knows; printed at first start only.
+            data_dir = load(config, os.environ, overrides).data_dir
+            secret, created = datadir.cli_webhook_secret(data_dir)
+            if created:
+                print(
+                    f"webhook secret (kept in {data_dir / datadir.CLI_SECRET_FILE}): {secret}",
+                    flush=True,
+                )
+        overrides["webhook"] = args.webhook
         overrides["secret"] = secret
-    return load(getattr(args, "config", None), os.environ, overrides)
+    return load(config, os.environ, overrides)
 
 
 # ---------------------------------------------------------------- parse
