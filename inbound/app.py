@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import ssl
 import time
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from inbound.smtp.limits import RateLimiter
 from inbound.smtp.server import SmtpServer
 from inbound.storage.base import RawStore
 from inbound.sweeper import Sweeper
+from inbound.wake import Wake
 
 log = logging.getLogger("inbound")
 
@@ -77,6 +79,11 @@ def install_secret(settings: Settings) -> bytes:
     return secret
 
 
+def lease_owner(pid: int) -> str:
+    """Who holds a job's lease: this host and process (released when it dies)."""
+    return f"{socket.gethostname()}/{pid}"
+
+
 def _prefix(settings: Settings) -> str:
     return settings.s3.prefix if settings.storage_backend == "s3" and settings.s3 else ""
 
@@ -85,9 +92,17 @@ class Service:
     """The running pieces of one process; ``start``/``stop`` in that order."""
 
     def __init__(
-        self, settings: Settings, *, clock: Clock | None = None, smtp: bool = True
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        smtp: bool = True,
+        reuse_port: bool = False,
+        wake: Wake | None = None,
     ) -> None:
         self.settings = settings
+        # Nudges to worker processes after an accept (under inbound.supervisor).
+        self.wake = wake
         self.clock: Clock = clock or SystemClock()
         self.store = open_store(settings)
         self.outbox = SqliteOutbox(settings.outbox_file)
@@ -131,6 +146,7 @@ class Service:
                 presign_seconds=settings.s3.presign_seconds if settings.s3 else 7 * 24 * 3600,
                 index_key=self.index_key,
                 deadlines_days=settings.deadlines_days,
+                lease_owner=lease_owner(os.getpid()),
             ),
         )
         self.smtp: SmtpServer | None = None
@@ -151,6 +167,7 @@ class Service:
                 tls_context=_tls(settings),
                 max_connections_per_ip=settings.max_connections_per_ip,
                 max_connections=settings.max_connections,
+                reuse_port=reuse_port,
             )
         self._stop_worker = asyncio.Event()
         self._worker_task: asyncio.Task[None] | None = None
@@ -174,9 +191,11 @@ class Service:
             prefix=_prefix(self.settings),
         )
         self.worker.notify()
+        if self.wake is not None:
+            self.wake.notify()
         return accepted
 
-    async def start(self, *, worker: bool = True) -> None:
+    async def start(self, *, worker: bool = True, sweep: bool = True) -> None:
         await self.outbox.open()
         s3 = self.settings.s3
         if self.settings.storage_backend == "s3" and s3 is not None and s3.apply_lifecycle:
@@ -193,7 +212,13 @@ class Service:
                 "SMTP listening on %s:%d for %s", *self.address, ", ".join(self.settings.domains)
             )
         if worker:
+            if self.wake is not None and self.wake.index is not None:
+                try:
+                    self.wake.listen(self.worker.notify)
+                except OSError as exc:  # e.g. the address is taken: polling still delivers
+                    log.warning("worker: no wake-ups (%s); polling the outbox", exc)
             self._worker_task = asyncio.create_task(self.worker.run(self._stop_worker))
+        if worker and sweep:
             self._sweeper_task = asyncio.create_task(
                 self.sweeper.run(
                     self._stop_worker, self.clock, retention.SWEEP_INTERVAL.total_seconds()
@@ -210,6 +235,8 @@ class Service:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         await self.worker.drain(grace)
+        if self.wake is not None:
+            self.wake.close()
         await self.worker.close()
         await self.sender.close()
         await self.outbox.close()
@@ -225,16 +252,27 @@ def _tls(settings: Settings) -> ssl.SSLContext | None:
 
 
 async def serve(
-    settings: Settings, *, smtp: bool = True, on_ready: Callable[[Service], None] | None = None
+    settings: Settings,
+    *,
+    smtp: bool = True,
+    worker: bool = True,
+    sweep: bool = True,
+    reuse_port: bool = False,
+    wake: Wake | None = None,
+    on_ready: Callable[[Service], None] | None = None,
 ) -> int:
-    """Run until SIGTERM/SIGINT; return the exit status."""
-    service = Service(settings, smtp=smtp)
+    """Run until SIGTERM/SIGINT; return the exit status.
+
+    One process's share of the service: SMTP and/or delivery (``inbound.supervisor``
+    runs several of these as children of one ``inbound serve``).
+    """
+    service = Service(settings, smtp=smtp, reuse_port=reuse_port, wake=wake)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await service.start()
+        await service.start(worker=worker, sweep=sweep)
         if on_ready is not None:
             on_ready(service)
         await stop.wait()

@@ -1,8 +1,8 @@
 """The ``inbound`` command (DESIGN §9: a contract — extend it, never break it).
 
     inbound serve [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--domain D ...]
-                  [--webhook URL] [--secret whsec_...]
-    inbound worker [--config FILE] [--data-dir DIR]
+                  [--webhook URL] [--secret whsec_...] [--role smtp|worker|all] [--processes N]
+    inbound worker [--config FILE] [--data-dir DIR] [--processes N]   (= serve --role worker)
     inbound parse [--received-at ISO8601] [--mail-from ADDR] [--rcpt-to ADDR ...] [--jsonl] PATH...
     inbound check-config FILE
     inbound deliveries [--status S] [--limit N]      inbound redeliver JOB_ID
@@ -39,6 +39,22 @@ def _store_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _process_options(p: argparse.ArgumentParser, *, role: bool) -> None:
+    if role:
+        p.add_argument(
+            "--role",
+            choices=["smtp", "worker", "all"],
+            default="all",
+            help="which children this node runs: SMTP acceptors, delivery workers, or both",
+        )
+    p.add_argument(
+        "--processes",
+        type=int,
+        metavar="N",
+        help="processes per role (default: server.processes, else one per core; 1: one process)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="inbound", description="Self-hosted inbound mail gateway."
@@ -59,8 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--secret", help="whsec_… secret for --webhook (generated and printed when omitted)"
     )
 
+    _process_options(serve, role=True)
+
     worker = sub.add_parser("worker", help="deliver queued events only (no SMTP)")
     _store_options(worker)
+    _process_options(worker, role=False)
 
     parse = sub.add_parser("parse", help="print the event data of message files as JSON")
     parse.add_argument("--received-at", help="ISO 8601 time of receipt (default: now)")
@@ -151,14 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ConfigError as exc:
             print(f"inbound: {exc}", file=sys.stderr)
             return EXIT_USAGE
-    if args.command == "serve":
-        from inbound import app
+        from inbound import supervisor
 
-        return asyncio.run(app.serve(settings))
-    if args.command == "worker":
-        from inbound import app
-
-        return asyncio.run(app.serve(settings, smtp=False))
+        role = supervisor.Role(getattr(args, "role", "worker"))
+        return supervisor.run(settings, role, os.environ)
     if args.command == "deliveries":
         return asyncio.run(_deliveries(settings, args.status, args.limit))
     if args.command == "redeliver":
@@ -174,6 +189,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {}
     if getattr(args, "data_dir", None):
         overrides["data_dir"] = args.data_dir
+    if getattr(args, "processes", None) is not None:
+        overrides["processes"] = args.processes
     if getattr(args, "listen", None):
         overrides["listen"] = args.listen
     if getattr(args, "domain", None):

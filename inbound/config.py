@@ -23,6 +23,7 @@ Documented environment variables (each overrides the matching key):
     INBOUND_DELIVERY_CONCURRENCY    delivery.concurrency
     INBOUND_ALLOW_PRIVATE_WEBHOOKS  delivery.allow_private_webhooks  "1"/"true" or "0"/"false"
     INBOUND_LOG_LEVEL               log.level
+    INBOUND_PROCESSES               server.processes         processes per role; 1 = one process
     INBOUND_INSTALL_SECRET          privacy.install_secret   hex, >= 32 bytes
 """
 
@@ -143,6 +144,9 @@ class Settings:
     jitter_seconds: float = 60.0
     allow_private_webhooks: bool = False
     shutdown_grace_seconds: float = 25.0
+    # Processes per role of `inbound serve` (inbound.supervisor); None: one per core,
+    # 1: everything in one process.
+    processes: int | None = None
     log_level: str = "INFO"
     # Days to answer a data-subject request, per law ("GDPR" -> 30); None: the laws'
     # own periods (GDPR Art. 12(3) one month, CCPA 45 days, LGPD 15 days).
@@ -302,6 +306,7 @@ def from_mapping(
             "server.shutdown_grace_seconds",
             0.0,
         ),
+        processes=_processes(environ, overrides, server),
         deadlines_days=_deadlines(tree.table("classification").get("deadlines_days")),
         encrypt_at_rest=read.boolean(
             privacy.get("encrypt_at_rest", True), "privacy.encrypt_at_rest"
@@ -619,6 +624,7 @@ _SCHEMA: dict[str, Any] = {
         "tls_cert": None,
         "tls_key": None,
         "shutdown_grace_seconds": None,
+        "processes": None,
     },
     "storage": {
         "backend": None,
@@ -652,6 +658,21 @@ _SCHEMA: dict[str, Any] = {
     "classification": {"deadlines_days": None},
     "routes": [],
 }
+
+
+def _processes(
+    environ: Mapping[str, str], overrides: Mapping[str, Any], server: Mapping[str, Any]
+) -> int | None:
+    """``server.processes`` (< ``--processes`` < ``INBOUND_PROCESSES``); None: one per core."""
+    value = read.env_int(environ, "INBOUND_PROCESSES")
+    for key, candidate in (
+        ("INBOUND_PROCESSES", value),
+        ("--processes", overrides.get("processes")),
+        ("server.processes", server.get("processes")),
+    ):
+        if candidate is not None:
+            return read.integer(candidate, key, 1)
+    return None
 
 
 def _log_level(value: Any) -> str:

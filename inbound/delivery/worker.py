@@ -51,6 +51,8 @@ class WorkerOptions:
     presign_seconds: int = 7 * 24 * 3600
     index_key: bytes = b""
     deadlines_days: tuple[tuple[str, int], ...] | None = None
+    # Names this process on its leases (inbound.supervisor releases a dead worker's).
+    lease_owner: str | None = None
 
 
 class Worker:
@@ -105,7 +107,9 @@ class Worker:
         if free <= 0:
             await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
             return 1
-        jobs = await self.outbox.claim_due(self.clock.now(), free, LEASE_SECONDS)
+        jobs = await self.outbox.claim_due(
+            self.clock.now(), free, LEASE_SECONDS, self.options.lease_owner
+        )
         for job in jobs:
             task = asyncio.create_task(self._guarded(job))
             self._inflight.add(task)
@@ -130,7 +134,7 @@ class Worker:
         done = 0
         while True:
             jobs = await self.outbox.claim_due(
-                self.clock.now(), self.options.concurrency, LEASE_SECONDS
+                self.clock.now(), self.options.concurrency, LEASE_SECONDS, self.options.lease_owner
             )
             if not jobs:
                 return done

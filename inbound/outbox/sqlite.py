@@ -68,7 +68,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     created_at REAL NOT NULL,
     next_attempt_at REAL NOT NULL,
     lease_until REAL,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    lease_owner TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs(status, next_attempt_at);
 CREATE INDEX IF NOT EXISTS jobs_message ON jobs(message_id);
@@ -133,6 +134,9 @@ class SqliteOutbox:
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA secure_delete=ON")
             conn.executescript(_SCHEMA)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+            if "lease_owner" not in columns:  # a release-1 file: who holds a lease
+                conn.execute("ALTER TABLE jobs ADD COLUMN lease_owner TEXT")
             self._conn = conn
         return self._conn
 
@@ -202,7 +206,10 @@ class SqliteOutbox:
 
         return await self._write(work)
 
-    async def claim_due(self, now: datetime, limit: int, lease_seconds: float) -> list[Job]:
+    async def claim_due(
+        self, now: datetime, limit: int, lease_seconds: float, owner: str | None = None
+    ) -> list[Job]:
+        """Lease due jobs; ``owner`` names the process, so its leases can be released."""
         t = _ts(now)
 
         def work(conn: sqlite3.Connection) -> list[Job]:
@@ -215,9 +222,9 @@ class SqliteOutbox:
                 ).fetchall()
                 ids = [r[0] for r in rows]
                 conn.executemany(
-                    "UPDATE jobs SET status = 'sending', lease_until = ?, updated_at = ?"
-                    " WHERE id = ?",
-                    [(t + lease_seconds, t, i) for i in ids],
+                    "UPDATE jobs SET status = 'sending', lease_until = ?, updated_at = ?,"
+                    " lease_owner = ? WHERE id = ?",
+                    [(t + lease_seconds, t, owner, i) for i in ids],
                 )
             return self._load_jobs(conn, ids)
 
@@ -274,6 +281,23 @@ class SqliteOutbox:
             conn.execute("UPDATE messages SET indexed = 1 WHERE id = ?", (message_id,))
 
         await self._write(work)
+
+    async def release_leases(self, owner: str) -> int:
+        """A worker process died: its jobs are due again now rather than when leases end.
+
+        Delivery stays at-least-once: a job whose POST was sent but not yet recorded is
+        sent again, with the same ``webhook-id``.
+        """
+
+        def work(conn: sqlite3.Connection) -> int:
+            with self._tx(conn):
+                return conn.execute(
+                    "UPDATE jobs SET status = 'pending', lease_until = NULL, lease_owner = NULL"
+                    " WHERE status = 'sending' AND lease_owner = ?",
+                    (owner,),
+                ).rowcount
+
+        return await self._run(work)
 
     async def requeue(self, job_id: str, now: datetime) -> bool:
         def work(conn: sqlite3.Connection) -> bool:

@@ -123,6 +123,8 @@ class SmtpServer:
         reuse_port: bool = False,
     ) -> None:
         self.handler = handler
+        # SO_REUSEPORT: several acceptor processes listen on one port (inbound.supervisor).
+        self.reuse_port = reuse_port
         self.host, self.port = host, port
         self.hostname = hostname
         self.max_message_bytes = max_message_bytes
