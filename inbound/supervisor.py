@@ -121,11 +121,9 @@ def warm_up() -> None:
     Done before the first message (and, under the supervisor, before the workers fork,
     so they share the compiled tables) instead of by concurrent parse threads.
     """
-    from parsers.classify import language, phrases
+    from parsers.classify import warm_up as build_tables
 
-    language.warm_up()
-    for code in phrases.lexicon_codes():
-        phrases.load(code)
+    build_tables()
 
 
 def prepare(settings: Settings) -> None:
