@@ -18,13 +18,14 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from inbound.clock import Clock
 from inbound.errors import AcceptFailed, InboundError
 from inbound.outbox.base import Outbox
 from inbound.outbox.model import Envelope, MessageRow, NewJob
 from inbound.sealed import SealedObjects
+from inbound.spool import Spool
 from inbound.storage import keys
 
 log = logging.getLogger("inbound.accept")
@@ -66,26 +67,49 @@ class Retention:
     metadata_days: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Arrival:
+    """A message the SMTP edge has read, not yet durable: its id is chosen at DATA."""
+
+    id: str
+    received_at: datetime
+    body: Spool
+
+    @classmethod
+    def start(cls, clock: Clock, spool: Spool) -> Arrival:
+        received_at = clock.now()
+        return cls(
+            id=new_message_id(int(received_at.timestamp() * 1000)),
+            received_at=received_at,
+            body=spool,
+        )
+
+
 async def accept(
-    raw: bytes,
+    arrival: Arrival,
     envelope: Envelope,
     jobs: list[NewJob],
     *,
     objects: SealedObjects,
     outbox: Outbox,
-    clock: Clock,
     retention: Retention,
     index_key: bytes,
     extra_addresses: tuple[str, ...] = (),
     prefix: str = "",
 ) -> Accepted:
-    """Store ``raw`` and enqueue ``jobs``; raise AcceptFailed if either fails."""
-    received_at = clock.now()
-    message_id = new_message_id(int(received_at.timestamp() * 1000))
+    """Store the arrival's bytes and enqueue ``jobs``; raise AcceptFailed if either fails.
+
+    A body that stayed in memory is one ``put``; a spooled one goes from its file
+    (``put_file``), so the message is never copied whole into memory here.
+    """
+    message_id, received_at, body = arrival.id, arrival.received_at, arrival.body
     key = keys.raw_key(message_id, received_at, prefix)
     dek, wrapped = objects.new_key(message_id)
     try:
-        await objects.put(dek, key, raw, "message/rfc822")
+        if body.path is None:
+            await objects.put(dek, key, body.getvalue(), "message/rfc822")
+        else:
+            await objects.put_file(dek, key, body.path, "message/rfc822")
     except InboundError as exc:
         log.warning("accept: storage failed (%s); answering 451", type(exc).__name__)
         raise AcceptFailed("storage") from exc
@@ -94,8 +118,8 @@ async def accept(
         id=message_id,
         received_at=received_at,
         raw_key=key,
-        raw_size=len(raw),
-        raw_sha256=hashlib.sha256(raw).hexdigest(),
+        raw_size=body.size,
+        raw_sha256=body.hexdigest(),
         raw_expires_at=received_at + timedelta(days=retention.raw_days),
         expires_at=received_at + timedelta(days=retention.metadata_days),
         envelope=envelope,

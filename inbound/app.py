@@ -33,7 +33,7 @@ from inbound.privacy import Privacy
 from inbound.sealed import SealedObjects
 from inbound.smtp.handler import Handler
 from inbound.smtp.limits import RateLimiter
-from inbound.smtp.server import SmtpServer
+from inbound.smtp.server import EdgeLimits, SmtpServer
 from inbound.storage.base import RawStore
 from inbound.sweeper import Sweeper
 from inbound.wake import Wake
@@ -157,6 +157,11 @@ class Service:
                 max_recipients=settings.max_recipients,
                 accept=self._accept,
                 limiter=RateLimiter(settings.max_messages_per_minute_per_ip, time.monotonic),
+                hostname=settings.hostname,
+                clock=self.clock,
+                # Beside the local store's own temporary files (one file system: a rename).
+                spool_dir=settings.data_dir / ".tmp",
+                ipv6_prefix=settings.ipv6_prefix_length,
             )
             self.smtp = SmtpServer(
                 handler,
@@ -168,6 +173,12 @@ class Service:
                 max_connections_per_ip=settings.max_connections_per_ip,
                 max_connections=settings.max_connections,
                 reuse_port=reuse_port,
+                limits=EdgeLimits(
+                    max_line_length=settings.max_line_length,
+                    max_data_in_flight_bytes=settings.max_data_in_flight_bytes,
+                    require_tls=settings.require_tls,
+                    ipv6_prefix=settings.ipv6_prefix_length,
+                ),
             )
         self._stop_worker = asyncio.Event()
         self._worker_task: asyncio.Task[None] | None = None
@@ -175,15 +186,14 @@ class Service:
         self.address: tuple[str, int] | None = None
 
     async def _accept(
-        self, raw: bytes, envelope: Envelope, jobs: list[NewJob]
+        self, arrival: accept_mod.Arrival, envelope: Envelope, jobs: list[NewJob]
     ) -> accept_mod.Accepted:
         accepted = await accept_mod.accept(
-            raw,
+            arrival,
             envelope,
             jobs,
             objects=self.objects,
             outbox=self.outbox,
-            clock=self.clock,
             retention=accept_mod.Retention(
                 raw_days=self.settings.raw_days, metadata_days=self.settings.metadata_days
             ),

@@ -130,6 +130,11 @@ class Settings:
     max_messages_per_minute_per_ip: int = 600
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    # The SMTP edge's protocol limits (read by _edge(); README "SMTP edge").
+    require_tls: bool = False  # MAIL before STARTTLS gets 530 5.7.0
+    ipv6_prefix_length: int = 64  # per-client limits count IPv6 clients per /64
+    max_data_in_flight_bytes: int = 512 * 1024 * 1024  # all DATA being read; then 452 4.3.1
+    max_line_length: int = 1024 * 1024  # longer DATA lines are folded, never refused
     data_dir: Path = Path("inbound-data")
     storage_backend: str = "local"
     s3: S3Settings | None = None
@@ -260,6 +265,7 @@ def from_mapping(
         ),
         tls_cert=read.optional_path(server.get("tls_cert"), "server.tls_cert"),
         tls_key=read.optional_path(server.get("tls_key"), "server.tls_key"),
+        **_edge(server, s),
         data_dir=Path(read.string(data_dir, "storage.data_dir")),
         storage_backend=backend,
         s3=s3,
@@ -321,6 +327,8 @@ def from_mapping(
             "server.tls_key" if settings.tls_cert else "server.tls_cert",
             "tls_cert and tls_key go together",
         )
+    if settings.require_tls and settings.tls_cert is None:
+        raise ConfigError("server.require_tls", "needs server.tls_cert and server.tls_key")
     if settings.metadata_days < settings.raw_days:
         raise ConfigError("retention.metadata_days", "must be at least retention.raw_days")
     routes = [
@@ -338,6 +346,28 @@ def from_mapping(
         if name in names[:i]:
             raise ConfigError(f"routes[{i}].name", f"duplicate route name {name!r}")
     return replace(settings, routes=tuple(routes), domains=_served_domains(domain_list, routes))
+
+
+def _edge(server: Mapping[str, Any], s: Settings) -> dict[str, Any]:
+    """The [server] keys of the SMTP edge's protocol limits."""
+    prefix = read.integer(
+        server.get("ipv6_prefix_length", s.ipv6_prefix_length), "server.ipv6_prefix_length", 1
+    )
+    if prefix > 128:
+        raise ConfigError("server.ipv6_prefix_length", "must be at most 128")
+    return {
+        "require_tls": read.boolean(server.get("require_tls", False), "server.require_tls"),
+        "ipv6_prefix_length": prefix,
+        "max_data_in_flight_bytes": read.integer(
+            server.get("max_data_in_flight_bytes", s.max_data_in_flight_bytes),
+            "server.max_data_in_flight_bytes",
+            1024,
+        ),
+        # RFC 5321 §4.5.3.1.6: 1,000 octets is what senders must keep to; never less.
+        "max_line_length": read.integer(
+            server.get("max_line_length", s.max_line_length), "server.max_line_length", 1000
+        ),
+    }
 
 
 def _command_line_route(routes: list[Route], overrides: Mapping[str, Any]) -> list[Route]:
@@ -625,6 +655,10 @@ _SCHEMA: dict[str, Any] = {
         "tls_key": None,
         "shutdown_grace_seconds": None,
         "processes": None,
+        "require_tls": None,
+        "ipv6_prefix_length": None,
+        "max_data_in_flight_bytes": None,
+        "max_line_length": None,
     },
     "storage": {
         "backend": None,

@@ -8,7 +8,12 @@ encryption, because presigned URLs must hand out plaintext to the webhook's cons
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from pathlib import Path
+
 from inbound import crypto
+from inbound.errors import StorageError
 from inbound.storage.base import RawStore
 
 
@@ -31,6 +36,23 @@ class SealedObjects:
     async def put(self, dek: bytes | None, key: str, data: bytes, content_type: str) -> None:
         blob = data if dek is None else crypto.seal(dek, key, data)
         await self.store.put(key, blob, content_type)
+
+    async def put_file(self, dek: bytes | None, key: str, path: Path, content_type: str) -> None:
+        """``put`` of a spooled file; sealing streams it into a second file first."""
+        if dek is None:
+            await self.store.put_file(key, path, content_type)
+            return
+        sealed = path.with_name(path.name + ".sealed")
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                None, crypto.seal_file, dek, key, path, sealed
+            )
+            await self.store.put_file(key, sealed, content_type)
+        except OSError as exc:
+            raise StorageError(f"sealing a spooled message failed: {exc.strerror}") from exc
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                sealed.unlink()
 
     async def get(self, dek: bytes | None, key: str) -> bytes:
         blob = await self.store.get(key)

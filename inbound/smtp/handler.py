@@ -1,29 +1,36 @@
 """The SMTP policy: aiosmtpd hooks that answer with the lines of replies.py.
 
+EHLO: no AUTH (an MX takes no logins). MAIL/RCPT: a non-ASCII address without the
+SMTPUTF8 parameter gets 553 5.6.7 (RFC 6531 §3.5); server.py already refused NUL bytes
+and bytes that are not UTF-8, so whatever is accepted here can be carried to the event.
 RCPT: route lookup (DESIGN §3) — a domain we do not serve gets 550 5.7.1 (never relay),
 a served domain without a route for the mailbox gets 550 5.1.1, the 101st recipient gets
-452 4.5.3. DATA: ``accept()`` and only then ``250 … queued as <id>``; any failure is a
-fixed 451 line, never the exception text. Parsing and classifying happen later, in the
-delivery worker: the SMTP transaction stays short.
+452 4.5.3. DATA: ``begin`` opens the spool (trace headers first, RFC 5321 §4.4), the
+server reads the message into it, then ``data`` runs ``accept()`` and only then answers
+``250 … queued as <id>``; any failure is a fixed 451 line, never the exception text.
+Parsing and classifying happen later, in the delivery worker: the transaction stays short.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
-from inbound.accept import Accepted
+from inbound.accept import Accepted, Arrival
+from inbound.clock import Clock, SystemClock
 from inbound.config import Route
 from inbound.errors import AcceptFailed
 from inbound.outbox.model import Envelope, NewJob
 from inbound.routing import Verdict, resolve
-from inbound.smtp import replies
-from inbound.smtp.limits import RateLimiter
+from inbound.smtp import replies, trace
+from inbound.smtp.limits import RateLimiter, client_key
+from inbound.spool import DEFAULT_MEMORY_LIMIT, Spool
 
 log = logging.getLogger("inbound.smtp")
 
-AcceptFn = Callable[[bytes, Envelope, list[NewJob]], Awaitable[Accepted]]
+AcceptFn = Callable[[Arrival, Envelope, list[NewJob]], Awaitable[Accepted]]
 
 
 class Handler:
@@ -37,17 +44,38 @@ class Handler:
         max_recipients: int,
         accept: AcceptFn,
         limiter: RateLimiter | None = None,
+        hostname: str = "localhost",
+        clock: Clock | None = None,
+        spool_dir: Path | None = None,
+        spool_memory_limit: int = DEFAULT_MEMORY_LIMIT,
+        ipv6_prefix: int = 64,
     ) -> None:
         self.routes = routes
         self.domains = domains
         self.max_recipients = max_recipients
         self._accept = accept
         self.limiter = limiter
+        self.hostname = hostname
+        self.clock: Clock = clock or SystemClock()
+        # No spool directory: every message stays in memory (tests of the policy alone).
+        self.spool_dir = spool_dir
+        self.spool_memory_limit = spool_memory_limit if spool_dir is not None else 1 << 62
+        self.ipv6_prefix = ipv6_prefix
+
+    async def handle_EHLO(  # aiosmtpd hook name (the 5-argument form)
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        # aiosmtpd offers AUTH after STARTTLS; an MX takes no logins, so never offer it.
+        session.host_name = hostname  # the hook form leaves this to us
+        return [r for r in responses if not r.startswith("250-AUTH")]
 
     async def handle_MAIL(  # aiosmtpd hook name
         self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
     ) -> str:
+        if not address.isascii() and not envelope.smtp_utf8:
+            return replies.NEEDS_SMTPUTF8
         client = session.peer[0] if isinstance(session.peer, tuple) else "?"
+        client = client_key(client, self.ipv6_prefix)
         if self.limiter is not None and not self.limiter.allow(client):
             log.warning("rate limit: a client is over its message rate (450)")
             return replies.RATE_LIMITED
@@ -58,6 +86,8 @@ class Handler:
     async def handle_RCPT(  # aiosmtpd hook name
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
+        if not address.isascii() and not envelope.smtp_utf8:
+            return replies.NEEDS_SMTPUTF8
         if len(envelope.rcpt_tos) >= self.max_recipients:
             return replies.TOO_MANY_RECIPIENTS
         match = resolve(address, self.routes, self.domains)
@@ -70,27 +100,46 @@ class Handler:
         envelope.rcpt_options.extend(rcpt_options)
         return replies.OK_RECIPIENT
 
-    async def handle_DATA(  # aiosmtpd hook name
-        self, server: Any, session: Any, envelope: Any
-    ) -> str:
-        raw: bytes = envelope.original_content or b""
+    def begin(self, session: Any, envelope: Any) -> Arrival:
+        """DATA is starting: a new spool, holding the trace headers, and the message id."""
+        spool = Spool(self.spool_dir or Path(), memory_limit=self.spool_memory_limit)
+        arrival = Arrival.start(self.clock, spool)
+        ssl_extra = session.ssl
+        cipher = ssl_extra.get("cipher") if isinstance(ssl_extra, dict) else None
+        spool.write(
+            trace.headers(
+                mail_from=envelope.mail_from or "",
+                rcpt_to=tuple(envelope.rcpt_tos),
+                helo=session.host_name or None,
+                remote_ip=_peer_ip(session),
+                hostname=self.hostname,
+                esmtp=bool(session.extended_smtp),
+                smtputf8=bool(envelope.smtp_utf8),
+                tls=tuple(cipher) if cipher else None,  # (name, version, bits)
+                queue_id=arrival.id,
+                received_at=arrival.received_at,
+            )
+        )
+        return arrival
+
+    async def data(self, session: Any, envelope: Any, arrival: Arrival) -> str:
+        """The whole message is in the spool: make it durable, then answer 250 (or 451)."""
         jobs = self.jobs_for(list(envelope.rcpt_tos))
-        peer = session.peer[0] if isinstance(session.peer, tuple) else None
         env = Envelope(
             mail_from=envelope.mail_from or "",
             rcpt_to=tuple(envelope.rcpt_tos),
-            remote_ip=peer,
+            remote_ip=_peer_ip(session),
             helo=session.host_name or None,
             tls=session.ssl is not None,
         )
         try:
-            accepted = await self._accept(raw, env, jobs)
+            accepted = await self._accept(arrival, env, jobs)
         except AcceptFailed:
             return replies.TRY_AGAIN
         except Exception:
             log.exception("accept raised unexpectedly; answering 451")
             return replies.TRY_AGAIN
-        log.info("accepted %s (%d bytes, %d jobs)", accepted.id, len(raw), len(jobs))
+        log.info("accepted %s (%d bytes, %d jobs)", accepted.id, arrival.body.size, len(jobs))
         return replies.QUEUED.format(id=accepted.id)
 
     async def handle_exception(self, error: Exception) -> str:
@@ -111,3 +160,7 @@ class Handler:
             NewJob(route=name, rcpt_to=tuple(r), mailbox_hash=tag)
             for name, (r, tag) in by_route.items()
         ]
+
+
+def _peer_ip(session: Any) -> str | None:
+    return session.peer[0] if isinstance(session.peer, tuple) else None

@@ -1,4 +1,4 @@
-"""Per-client message rate limit (DESIGN §3: 450 4.7.1 when exceeded).
+"""Per-client limits: who a client is (``client_key``), and its message rate (450 4.7.1).
 
 A token bucket per client IP: ``rate`` messages per minute on average, bursts up to the
 same number. Pure apart from the ``now`` function it is given (monotonic seconds), so
@@ -8,8 +8,29 @@ stays small under address churn.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
+
+# An IPv6 site usually gets a /64 (RFC 6177; SLAAC needs one): a client that rotates
+# addresses inside it is still one client.
+DEFAULT_IPV6_PREFIX = 64
+
+
+def client_key(ip: str, ipv6_prefix: int = DEFAULT_IPV6_PREFIX) -> str:
+    """What per-client limits count on: the IPv4 address, or the IPv6 /prefix network.
+
+    IPv4-mapped IPv6 (``::ffff:192.0.2.1``, a dual-stack socket) counts as the IPv4 address.
+    """
+    try:
+        address = ipaddress.ip_address(ip.split("%", 1)[0])
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, ipv6_prefix), strict=False))
+    return str(address)
 
 
 @dataclass

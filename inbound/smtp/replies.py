@@ -31,3 +31,19 @@ TOO_MANY_CONNECTIONS = "421 4.7.0 Too many connections, try again later"
 # RFC 3463 §3.8 X.7.1 "Delivery not authorized, message refused", temporary: a client
 # over its message rate is asked to come back later.
 RATE_LIMITED = "450 4.7.1 Too many messages from your address, try again later"
+# RFC 3463 §3.4 X.3.1 "Mail system full": the in-flight DATA byte budget is spent (or
+# the spool's disk is); RFC 5321 §4.2.2 452 "insufficient system storage".
+NO_ROOM = "452 4.3.1 Insufficient system storage, try again later"
+# RFC 6531 §3.5: a non-ASCII address in a transaction without the SMTPUTF8 parameter.
+NEEDS_SMTPUTF8 = "553 5.6.7 Non-ASCII address requires SMTPUTF8"
+# RFC 3463 §3.5 X.5.4 "Invalid command arguments": bytes that are not UTF-8 (RFC 6531
+# allows UTF-8 only, SMTPUTF8 or not), so nothing we accept can fail later on its bytes.
+NOT_UTF8 = "501 5.5.4 Invalid characters in command (not UTF-8)"
+# A NUL byte in a command (Postfix answers 501 too); RFC 3463 X.5.2 "Syntax error".
+NUL_IN_COMMAND = "501 5.5.2 NUL character in command"
+# RFC 3207 §4 + RFC 3463 X.7.0: server.require_tls and MAIL before STARTTLS.
+TLS_REQUIRED = "530 5.7.0 Must issue a STARTTLS command first"
+# RFC 5321 §4.5.3.2: a session idle (or too slow) past the server's timeout is closed.
+TIMEOUT = "421 4.4.2 Timeout exceeded, closing connection"
+# aiosmtpd's own text, with the RFC 3463 code added: a command over 512 octets.
+COMMAND_TOO_LONG = "500 5.5.2 Command line too long"

@@ -1,23 +1,43 @@
 """The one aiosmtpd user: an SMTP server on ``loop.create_server`` (port 0 works).
 
 aiosmtpd's ``Controller`` cannot bind port 0 (aio-libs/aiosmtpd#388), so the server is
-built on the running loop directly. Our ``_SMTP`` subclass does three things aiosmtpd
-does not: it rewrites aiosmtpd's fixed size-limit lines to the RFC 3463 form (552 5.3.4),
-counts DATA transactions in progress so shutdown can let them finish, and keeps the set
-of open sessions so shutdown can close them with 421.
+built on the running loop directly. Our ``_SMTP`` subclass keeps aiosmtpd's command
+handling and changes what a production MX needs changed:
+
+* DATA is read in blocks by ``smtp/data.py`` (not line by line), into a spool (memory,
+  then disk), with the trace headers first; long lines are folded, never refused; only
+  ``<CRLF>.<CRLF>`` ends DATA; bytes pipelined after it go back to the command reader.
+* A global budget of DATA octets in flight (``max_data_in_flight_bytes``): DATA when it
+  is spent, or a transfer that would overrun it, gets ``452 4.3.1``.
+* Every command argument is checked first: a NUL byte gets 501 5.5.2, bytes that are not
+  UTF-8 get 501 5.5.4 (aiosmtpd would carry them as lone surrogates into the envelope,
+  where the event's JSON cannot encode them: accepted, then never delivered).
+* ``require_tls``: MAIL before STARTTLS gets 530 5.7.0. A timeout says 421 4.4.2 before
+  closing. aiosmtpd's fixed texts are rewritten to RFC 3463 forms (552 5.3.4, 500 5.5.2).
+* It counts DATA in progress so shutdown lets it finish, keeps the open sessions so
+  shutdown closes them with 421, and limits sessions per client (IPv6: per /64).
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
+import functools
 import logging
+import re
 import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, AnyStr
 
 from aiosmtpd.smtp import SMTP
 
+from inbound.accept import Arrival
+from inbound.errors import StorageError
 from inbound.smtp import replies
+from inbound.smtp.data import DEFAULT_MAX_LINE_LENGTH, DataReader
 from inbound.smtp.handler import Handler
+from inbound.smtp.limits import DEFAULT_IPV6_PREFIX, client_key
 
 log = logging.getLogger("inbound.smtp")
 
@@ -26,17 +46,45 @@ log = logging.getLogger("inbound.smtp")
 _REWRITE = {
     "552 Error: message size exceeds fixed maximum message size": replies.TOO_BIG,
     "552 Error: Too much mail data": replies.TOO_BIG,
+    "500 Command line too long": replies.COMMAND_TOO_LONG,
 }
+# aiosmtpd decodes arguments as UTF-8 with surrogateescape: a lone surrogate is a byte
+# that was not UTF-8.
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+# Read DATA this much at a time (asyncio's selector transports hand over <= 256 KiB).
+_BLOCK = 256 * 1024
+DEFAULT_DATA_IN_FLIGHT = 512 * 1024 * 1024
+# RFC 5321 §4.5.3.2.7: a server SHOULD wait at least 5 minutes for a command or data.
+DEFAULT_TIMEOUT = 300.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EdgeLimits:
+    """The SMTP edge's protocol limits (config: [server], README "SMTP edge")."""
+
+    max_line_length: int = DEFAULT_MAX_LINE_LENGTH
+    max_data_in_flight_bytes: int = DEFAULT_DATA_IN_FLIGHT
+    require_tls: bool = False
+    timeout_seconds: float = DEFAULT_TIMEOUT
+    ipv6_prefix: int = DEFAULT_IPV6_PREFIX
 
 
 class Tracker:
     """Open sessions (per client IP) and DATA in flight: limits and a graceful stop."""
 
-    def __init__(self, *, max_per_ip: int = 20, max_total: int = 1000) -> None:
+    def __init__(
+        self,
+        *,
+        max_per_ip: int = 20,
+        max_total: int = 1000,
+        max_bytes: int = DEFAULT_DATA_IN_FLIGHT,
+    ) -> None:
         self.sessions: set[_SMTP] = set()
         self.per_ip: dict[str, int] = {}
         self.max_per_ip = max_per_ip
         self.max_total = max_total
+        self.max_bytes = max_bytes
+        self.bytes_in_flight = 0  # DATA octets read and not yet answered, all sessions
         self.in_data = 0
         self.idle = asyncio.Event()
         self.idle.set()
@@ -52,14 +100,45 @@ class Tracker:
 
 
 class _SMTP(SMTP):
-    def __init__(self, handler: Handler, tracker: Tracker, **kwargs: Any) -> None:
-        super().__init__(handler, **kwargs)
+    # aiosmtpd sizes its StreamReader buffer with this (and checks DATA lines against it,
+    # which our smtp_DATA does not do): a bigger buffer lets DATA arrive in big blocks.
+    # Commands are still capped at command_size_limit (512, RFC 5321 §4.5.3.1.4).
+    line_length_limit = _BLOCK
+
+    def __init__(
+        self, handler: Handler, tracker: Tracker, limits: EdgeLimits, **kwargs: Any
+    ) -> None:
+        super().__init__(handler, timeout=limits.timeout_seconds, **kwargs)
+        self._handler = handler
         self._tracker = tracker
+        self._limits = limits
+        for name, method in list(self._smtp_methods.items()):
+            self._smtp_methods[name] = self._checked(method)
+
+    def _checked(self, method: Callable[[str | None], Awaitable[None]]) -> Any:
+        """``method`` behind the argument check: no NUL, nothing that is not UTF-8."""
+
+        @functools.wraps(method)  # keeps aiosmtpd's __smtp_syntax__ (HELP) attributes
+        async def run(arg: str | None) -> None:
+            if arg is not None:
+                if "\x00" in arg:
+                    await self.push(replies.NUL_IN_COMMAND)
+                    return
+                if _NOT_UTF8.search(arg):
+                    await self.push(replies.NOT_UTF8)
+                    return
+            await method(arg)
+
+        return run
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         tracker = self._tracker
+        if self.transport is not None:  # STARTTLS: the same session on a TLS transport
+            super().connection_made(transport)
+            return
         peer = transport.get_extra_info("peername")
-        self._ip = peer[0] if isinstance(peer, tuple) else "?"
+        ip = peer[0] if isinstance(peer, tuple) else "?"
+        self._ip = client_key(ip, self._limits.ipv6_prefix)
         count = tracker.per_ip.get(self._ip, 0)
         if count >= tracker.max_per_ip or len(tracker.sessions) >= tracker.max_total:
             # Refuse before the greeting, without starting a session (RFC 5321 §3.8).
@@ -92,12 +171,110 @@ class _SMTP(SMTP):
             return
         await super().push(status)
 
-    async def smtp_DATA(self, arg: str) -> None:  # aiosmtpd command method
-        self._tracker.data_started()
+    def _timeout_cb(self) -> None:  # aiosmtpd's timer callback: say why, then close
+        transport = self.transport
+        if isinstance(transport, asyncio.WriteTransport) and not transport.is_closing():
+            transport.write(replies.TIMEOUT.encode() + b"\r\n")
+        super()._timeout_cb()  # type: ignore[no-untyped-call]  # aiosmtpd is untyped here
+
+    async def smtp_MAIL(self, arg: str | None) -> None:  # aiosmtpd command method
+        if self._limits.require_tls and self.tls_context and self._tls_protocol is None:
+            await self.push(replies.TLS_REQUIRED)
+            return
+        await super().smtp_MAIL(arg)
+
+    async def smtp_DATA(self, arg: str | None) -> None:  # aiosmtpd command method
+        """aiosmtpd's DATA checks, then the block reader (smtp/data.py) into a spool."""
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        if self.envelope is None or self.session is None:  # set by connection_made
+            return
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        tracker = self._tracker
+        if tracker.bytes_in_flight >= tracker.max_bytes:
+            log.warning("DATA refused: the in-flight byte budget is spent (452)")
+            await self.push(replies.NO_ROOM)
+            return
+        tracker.data_started()
+        counted = 0
+        arrival: Arrival | None = None
         try:
-            await super().smtp_DATA(arg)
+            await self.push("354 End data with <CR><LF>.<CR><LF>")
+            arrival = self._handler.begin(self.session, self.envelope)
+            status, counted = await self._read_data(arrival)
+            if status is None:
+                arrival.body.finish()
+                status = await self._handler.data(self.session, self.envelope, arrival)
+        except StorageError as exc:
+            log.warning("DATA: the spool failed (%s); answering 451", exc)
+            status = replies.TRY_AGAIN
         finally:
-            self._tracker.data_finished()
+            tracker.data_finished()
+            tracker.bytes_in_flight -= counted
+            if arrival is not None:
+                arrival.body.discard()
+        self._set_post_data_state()  # type: ignore[no-untyped-call]  # aiosmtpd, untyped
+        await self.push(status)
+
+    async def _read_data(self, arrival: Arrival) -> tuple[str | None, int]:
+        """Read up to the end of data; (a refusal or None, octets counted in the budget)."""
+        tracker = self._tracker
+        spool_error: StorageError | None = None
+        over_budget = False
+
+        def sink(data: bytes) -> None:
+            nonlocal spool_error
+            if spool_error is None and not over_budget:
+                try:
+                    arrival.body.write(data)
+                except StorageError as exc:
+                    spool_error = exc
+                    arrival.body.discard()
+
+        reader = DataReader(
+            sink, limit=self.data_size_limit, max_line_length=self._limits.max_line_length
+        )
+        counted = 0
+        try:
+            while True:
+                block = await self._reader.read(_BLOCK)
+                if not block:  # the client went away; aiosmtpd cancels us on EOF anyway
+                    raise ConnectionResetError("EOF during DATA")
+                if not (over_budget or reader.too_big):
+                    counted += len(block)
+                    tracker.bytes_in_flight += len(block)
+                    if tracker.bytes_in_flight > tracker.max_bytes:
+                        over_budget = True
+                        arrival.body.discard()
+                rest = reader.feed(block)
+                if rest is not None:
+                    break
+        except BaseException:
+            tracker.bytes_in_flight -= counted
+            raise
+        if rest:
+            # Commands pipelined after the end of data: give them back to aiosmtpd's
+            # command loop (it clears the same private buffer itself after STARTTLS).
+            self._reader._buffer[:0] = rest  # type: ignore[attr-defined]  # see above
+        if reader.folded:
+            log.info("DATA: folded %d pieces of over-long lines", reader.folded)
+        if reader.too_big:
+            return replies.TOO_BIG, counted
+        if over_budget:
+            log.warning("DATA: the in-flight byte budget ran out during a transfer (452)")
+            return replies.NO_ROOM, counted
+        if spool_error is not None:
+            log.warning("DATA: the spool failed (%s)", spool_error)
+            full = isinstance(spool_error.__cause__, OSError) and (
+                spool_error.__cause__.errno == errno.ENOSPC
+            )
+            return (replies.NO_ROOM if full else replies.TRY_AGAIN), counted
+        return None, counted
 
     def close_with_421(self) -> None:
         transport = self.transport
@@ -121,6 +298,7 @@ class SmtpServer:
         max_connections_per_ip: int = 20,
         max_connections: int = 1000,
         reuse_port: bool = False,
+        limits: EdgeLimits | None = None,
     ) -> None:
         self.handler = handler
         # SO_REUSEPORT: several acceptor processes listen on one port (inbound.supervisor).
@@ -129,7 +307,12 @@ class SmtpServer:
         self.hostname = hostname
         self.max_message_bytes = max_message_bytes
         self.tls_context = tls_context
-        self.tracker = Tracker(max_per_ip=max_connections_per_ip, max_total=max_connections)
+        self.limits = limits or EdgeLimits()
+        self.tracker = Tracker(
+            max_per_ip=max_connections_per_ip,
+            max_total=max_connections,
+            max_bytes=self.limits.max_data_in_flight_bytes,
+        )
         self.reuse_port = reuse_port  # SO_REUSEPORT: several acceptor processes on one port
         self._server: asyncio.Server | None = None
 
@@ -137,6 +320,7 @@ class SmtpServer:
         return _SMTP(
             self.handler,
             self.tracker,
+            self.limits,
             hostname=self.hostname,  # else aiosmtpd runs a blocking getfqdn() per connection
             ident="inbound ESMTP",
             decode_data=False,

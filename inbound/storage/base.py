@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol
 
 from inbound.errors import StorageError
@@ -44,6 +45,14 @@ class RawStore(Protocol):
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         """Store ``data`` durably under ``key``; raise StorageError on any failure."""
+        ...
+
+    async def put_file(self, key: str, path: Path, content_type: str) -> None:
+        """Store the file at ``path`` durably under ``key`` (big messages, from the spool).
+
+        The store may take the file (the local store renames it into place): afterwards
+        the caller only removes ``path`` if it still exists.
+        """
         ...
 
     async def get(self, key: str) -> bytes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
+import errno
 import os
 import uuid
 from collections.abc import Callable
@@ -73,6 +74,31 @@ class LocalStore:
         except OSError as exc:
             with contextlib.suppress(OSError):
                 tmp.unlink()
+            raise StorageError(f"local put failed: {exc.strerror or type(exc).__name__}") from exc
+
+    async def put_file(self, key: str, path: Path, content_type: str) -> None:
+        await self._run(lambda: self._put_file(key, path))
+
+    def _put_file(self, key: str, path: Path) -> None:
+        """fsync the file, rename it into place (same file system: the spool lives in
+        ``.tmp``), fsync the directory; a file elsewhere is copied the usual way."""
+        target = self._path(key)
+        try:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            _makedirs_durable(target.parent)
+            try:
+                path.replace(target)
+            except OSError as exc:
+                if exc.errno != errno.EXDEV:
+                    raise
+                self._put(key, path.read_bytes())
+                return
+            _fsync_dir(target.parent)
+        except OSError as exc:
             raise StorageError(f"local put failed: {exc.strerror or type(exc).__name__}") from exc
 
     async def get(self, key: str) -> bytes:

@@ -30,6 +30,7 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
@@ -138,18 +139,34 @@ class S3Store:
     # ------------------------------------------------------------ RawStore
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
+        params = self._put_params(key, content_type, len(data))
+        await self._run("put", lambda c: c.put_object(Body=data, **params))
+
+    async def put_file(self, key: str, path: Path, content_type: str) -> None:
+        """One ``put_object`` streaming the file (botocore rewinds it on a retry)."""
+
+        def upload(client: Any) -> Any:
+            with path.open("rb") as body:
+                params = self._put_params(key, content_type, path.stat().st_size)
+                return client.put_object(Body=body, **params)
+
+        try:
+            await self._run("put", upload)
+        except OSError as exc:
+            raise StorageError(f"s3 put failed: cannot read the spool ({exc.strerror})") from exc
+
+    def _put_params(self, key: str, content_type: str, size: int) -> dict[str, Any]:
         params: dict[str, Any] = {
             "Bucket": self.settings.bucket,
             "Key": key,
-            "Body": data,
             "ContentType": content_type,
-            "ContentLength": len(data),
+            "ContentLength": size,
         }
         if self.settings.sse is not None:
             params["ServerSideEncryption"] = self.settings.sse
             if self.settings.kms_key_id is not None:
                 params["SSEKMSKeyId"] = self.settings.kms_key_id
-        await self._run("put", lambda c: c.put_object(**params))
+        return params
 
     async def get(self, key: str) -> bytes:
         def fetch(client: Any) -> bytes:

@@ -7,13 +7,13 @@ import smtplib
 
 import pytest
 
-from inbound.accept import Accepted
+from inbound.accept import Accepted, Arrival
 from inbound.outbox.model import Envelope, NewJob
 from inbound.smtp.handler import Handler
 from inbound.smtp.server import SmtpServer
 
 
-async def _never(raw: bytes, env: Envelope, jobs: list[NewJob]) -> Accepted:
+async def _never(arrival: Arrival, env: Envelope, jobs: list[NewJob]) -> Accepted:
     raise AssertionError("no DATA in this test")
 
 

@@ -122,6 +122,16 @@ class Running:
             self.loop.close()
 
 
+_TRACE = re.compile(rb"Return-Path: <[^\r\n]*>\r\nReceived: [^\r\n]*\r\n(?:\t[^\r\n]*\r\n)+")
+
+
+def without_trace(stored: bytes) -> bytes:
+    """A stored message minus the trace headers the SMTP edge put first (RFC 5321 §4.4)."""
+    match = _TRACE.match(stored)
+    assert match, stored[:300]
+    return stored[match.end() :]
+
+
 def message(
     subject: str = "Hello",
     body: str = "Where is my order?\n",
