@@ -177,6 +177,7 @@ class Service:
                     max_line_length=settings.max_line_length,
                     max_data_in_flight_bytes=settings.max_data_in_flight_bytes,
                     require_tls=settings.require_tls,
+                    timeout_seconds=settings.timeout_seconds,
                     ipv6_prefix=settings.ipv6_prefix_length,
                 ),
             )

@@ -135,6 +135,7 @@ class Settings:
     ipv6_prefix_length: int = 64  # per-client limits count IPv6 clients per /64
     max_data_in_flight_bytes: int = 512 * 1024 * 1024  # all DATA being read; then 452 4.3.1
     max_line_length: int = 1024 * 1024  # longer DATA lines are folded, never refused
+    timeout_seconds: float = 300.0  # per command, DATA included (RFC 5321 §4.5.3.2)
     data_dir: Path = Path("inbound-data")
     storage_backend: str = "local"
     s3: S3Settings | None = None
@@ -366,6 +367,9 @@ def _edge(server: Mapping[str, Any], s: Settings) -> dict[str, Any]:
         # RFC 5321 §4.5.3.1.6: 1,000 octets is what senders must keep to; never less.
         "max_line_length": read.integer(
             server.get("max_line_length", s.max_line_length), "server.max_line_length", 1000
+        ),
+        "timeout_seconds": read.number(
+            server.get("timeout_seconds", s.timeout_seconds), "server.timeout_seconds", 1.0
         ),
     }
 
@@ -659,6 +663,7 @@ _SCHEMA: dict[str, Any] = {
         "ipv6_prefix_length": None,
         "max_data_in_flight_bytes": None,
         "max_line_length": None,
+        "timeout_seconds": None,
     },
     "storage": {
         "backend": None,

@@ -95,17 +95,23 @@ class DataReader:
 
     def _fold_open_line(self, line: bytes) -> bytes:
         """Fold an unfinished line that is already over the cap; return what stays open."""
-        while len(line) > (cap := self.max_line_length - (self._line_open and self._in_headers)):
-            cut = cap - 1 if line[cap - 1 : cap] == b"\r" else cap  # never split CR from LF
-            piece = line[:cut]
-            if not self._line_open and piece.startswith(b"."):
-                piece = piece[1:]
+        while len(line) > (cap := self._cap()):
+            # The stuffed dot of a line's start is not stored: fold what is stored.
+            skip = 1 if not self._line_open and line.startswith(b".") else 0
+            if len(line) - skip <= cap:
+                break
+            cut = skip + _cut(line[skip:], cap)
+            piece = line[skip:cut]
             self._store(piece + (b"\r\n " if self._in_headers else b"\r\n"))
             self.folded += 1
             self._line_open = True
             self._after_crlf = False
             line = line[cut:]
         return line
+
+    def _cap(self) -> int:
+        """Octets the next piece may have: one less on a header continuation (its SP)."""
+        return self.max_line_length - (self._line_open and self._in_headers)
 
     def _emit(self, lines: bytes) -> None:
         """Store finished lines: bare LF to CRLF, dots unstuffed, over-long lines folded."""
@@ -118,31 +124,41 @@ class DataReader:
             lines = lines[1:]
         if b"\n." in lines:
             lines = lines.replace(b"\n.", b"\n")
-        self._line_open = False
-        if len(lines) > self.max_line_length and re.search(
-            rb"[^\n]{%d}" % (self.max_line_length + 1), lines
+        # A continuation of a folded header may hold one octet less (it starts with SP).
+        if len(lines) >= self.max_line_length and re.search(
+            rb"[^\n]{%d}" % self.max_line_length, lines
         ):
-            lines = self._fold_lines(lines)
-        elif self._in_headers and (lines.startswith(b"\r\n") or b"\n\r\n" in lines):
-            self._in_headers = False
+            lines = self._fold_lines(lines)  # it follows the end of the headers itself
+        elif self._in_headers and (
+            (lines.startswith(b"\r\n") and not self._line_open) or b"\n\r\n" in lines
+        ):
+            self._in_headers = False  # an empty line (not the end of a folded one)
+        self._line_open = False
         self._store(lines)
 
     def _fold_lines(self, lines: bytes) -> bytes:
         """Fold each finished line over the cap (only when a block is bigger than the cap)."""
-        cap = self.max_line_length
         out: list[bytes] = []
         for line in lines.split(b"\r\n")[:-1]:  # lines ends in CRLF: the last item is ""
-            if not line:
+            if not line and not self._line_open:
                 self._in_headers = False
-            while len(line) > cap:
-                out.append(line[:cap])
-                line = (b" " if self._in_headers else b"") + line[cap:]
+            while len(line) > (cap := self._cap()):
+                cut = _cut(line, cap)
+                out.append(line[:cut] + (b"\r\n " if self._in_headers else b"\r\n"))
+                line = line[cut:]
+                self._line_open = True
                 self.folded += 1
-            out.append(line)
-        return b"\r\n".join(out) + b"\r\n"
+            out.append(line + b"\r\n")
+            self._line_open = False
+        return b"".join(out)
 
     def _store(self, data: bytes) -> None:
         if self.too_big:
             return
         self.stored += len(data)
         self._sink(data)
+
+
+def _cut(line: bytes, cap: int) -> int:
+    """Where to fold ``line`` at ``cap``: never between a CR and what may be its LF."""
+    return cap - 1 if line[cap - 1 : cap] == b"\r" else cap

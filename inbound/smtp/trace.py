@@ -47,5 +47,6 @@ def headers(
     else:
         lines[-1] += ";"
         lines.append(f"\t{stamp}")
-    text = f"Return-Path: <{mail_from}>\r\n" + "\r\n".join(lines) + "\r\n"
+    sender = "" if mail_from == "<>" else mail_from  # aiosmtpd keeps "<>" for the null sender
+    text = f"Return-Path: <{sender}>\r\n" + "\r\n".join(lines) + "\r\n"
     return text.encode("utf-8")

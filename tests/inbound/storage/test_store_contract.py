@@ -79,6 +79,23 @@ async def test_put_then_get_returns_the_exact_bytes(backend: Backend, size: int)
     assert await backend.store.get(key) == data
 
 
+@pytest.mark.parametrize("size", [0, 3 * 1024 * 1024 + 5])
+async def test_put_file_stores_the_file_and_leaves_no_copy(
+    backend: Backend, size: int, tmp_path: Path
+) -> None:
+    """The spool's path into the store: the local store renames it, S3 streams it."""
+    key = keys.raw_key("msg_from_file", RECEIVED)
+    data = _sample(size, "file")
+    spool = tmp_path / "store" / ".tmp" / "spool-x.part"  # where the SMTP edge spools
+    spool.parent.mkdir(parents=True, exist_ok=True)
+    spool.write_bytes(data)
+    await backend.store.put_file(key, spool, "message/rfc822")
+    assert await backend.store.get(key) == data
+    assert [o.key for o in await backend.store.list("")] == [key]  # the .tmp file is no object
+    if backend.name == "local":
+        assert not spool.exists()  # moved into place, not copied
+
+
 async def test_put_overwrites_the_previous_object(backend: Backend) -> None:
     key = keys.event_key("msg_overwrite", RECEIVED)
     await backend.store.put(key, b'{"v": 1}', "application/json")
