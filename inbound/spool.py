@@ -17,10 +17,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import uuid
 from pathlib import Path
 
 from inbound.errors import StorageError
+from inbound.storage.local import temporary_name
 
 # Messages up to this size stay in memory: one put, no file. Above it, a file.
 DEFAULT_MEMORY_LIMIT = 1024 * 1024
@@ -80,7 +80,7 @@ class Spool:
     def _open_file(self) -> None:
         try:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            path = self.directory / f"spool-{uuid.uuid4().hex}.part"
+            path = self.directory / temporary_name("spool-")  # the sweeper knows its writer
             self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except OSError as exc:
             raise StorageError(f"spool: cannot create a file: {exc.strerror}") from exc

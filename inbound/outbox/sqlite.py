@@ -387,6 +387,21 @@ class SqliteOutbox:
 
         return await self._run(work)
 
+    async def existing(self, message_ids: list[str]) -> set[str]:
+        """Which of ``message_ids`` have a row (the sweeper's test for orphaned objects)."""
+
+        def work(conn: sqlite3.Connection) -> set[str]:
+            found: set[str] = set()
+            for start in range(0, len(message_ids), 500):  # SQLite's variable limit: 999+
+                chunk = message_ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                # S608: only placeholders are formatted in; the ids go in as parameters.
+                sql = f"SELECT id FROM messages WHERE id IN ({marks})"  # noqa: S608
+                found.update(r[0] for r in conn.execute(sql, chunk))
+            return found
+
+        return await self._run(work)
+
     async def messages_by_address(self, address_hash: str) -> list[MessageRow]:
         return await self.select_messages(
             "id IN (SELECT message_id FROM message_addresses WHERE hash = ?)", (address_hash,)

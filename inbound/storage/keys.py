@@ -15,6 +15,8 @@ RAW = "raw/"
 EVENTS = "events/"
 ATTACHMENTS = "attachments/"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# accept.new_message_id: "msg_" + 26 lowercase Crockford base-32 characters.
+_MESSAGE_ID = re.compile(r"(?:^|/)(msg_[0-9a-hjkmnp-tv-z]{26})(?:[./]|$)")
 _MAX_NAME = 100
 
 
@@ -32,6 +34,12 @@ def event_key(message_id: str, received_at: datetime, prefix: str = "") -> str:
 
 def attachment_key(message_id: str, index: int, filename: str | None, prefix: str = "") -> str:
     return f"{prefix}{ATTACHMENTS}{message_id}/{index}-{safe_filename(filename)}"
+
+
+def message_id_of(key: str) -> str | None:
+    """The message id a raw, event or attachment key belongs to (None: not one of ours)."""
+    found = _MESSAGE_ID.search(key)
+    return None if found is None else found.group(1)
 
 
 def safe_filename(filename: str | None) -> str:

@@ -5,6 +5,12 @@ and fsyncs the directory (and any directory it had to create), so after ``put`` 
 the object survives power loss, and a reader never sees half an object. Blocking file
 calls run in a small thread pool, never on the event loop. Expiry has no native support
 here: ``expire`` is the sweeper's half of the lifecycle rules.
+
+A temporary file (a put's, or the SMTP spool's) is named by ``temporary_name``:
+``{host}-{pid}-{random}.part``. A process killed mid-write leaves one behind;
+``sweep_temporary`` removes those whose writer (this host, that pid) is dead, and those
+it cannot check (another host's, an older release's) once older than ``TEMP_MAX_AGE``.
+A live writer's file is never touched, however slowly its sender trickles DATA in.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ import asyncio
 import builtins
 import contextlib
 import errno
+import hashlib
 import os
+import socket
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +34,14 @@ from inbound.storage.base import LifecycleRule, ObjectInfo, ObjectNotFound
 
 _T = TypeVar("_T")
 _TMP = ".tmp"
+# A temporary file whose writer cannot be checked (another host's on a shared file
+# system, or one without a pid) is abandoned when this old: a put takes seconds, and
+# even a DATA trickled in at the slowest pace the 300 s timeout allows (RFC 5321
+# §4.5.3.2.7) is done long before.
+TEMP_MAX_AGE = timedelta(days=1)
+# Which host wrote a temporary file: on a shared file system (storage.shared) a pid
+# means something only on its own host.
+_HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:12]
 
 
 class LocalStore:
@@ -54,7 +70,7 @@ class LocalStore:
     def _put(self, key: str, data: bytes) -> None:
         target = self._path(key)
         tmp_dir = self.root / _TMP
-        tmp = tmp_dir / f"{uuid.uuid4().hex}.part"
+        tmp = tmp_dir / temporary_name()
         try:
             if not self._ready:
                 _makedirs_durable(tmp_dir)
@@ -169,8 +185,49 @@ class LocalStore:
                     removed += 1
         return removed
 
+    async def sweep_temporary(self, now: datetime) -> int:
+        return await self._run(lambda: self._sweep_temporary(now))
+
+    def _sweep_temporary(self, now: datetime) -> int:
+        tmp_dir = self.root / _TMP
+        if not tmp_dir.is_dir():
+            return 0
+        removed = 0
+        for path in tmp_dir.iterdir():
+            try:
+                modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+            except FileNotFoundError:
+                continue  # renamed into place meanwhile
+            writer = _writer(path.name)
+            if writer == "alive" or (writer == "unknown" and now - modified < TEMP_MAX_AGE):
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed += 1
+        return removed
+
     async def close(self) -> None:
         self._pool.shutdown(wait=True)
+
+
+def temporary_name(tag: str = "") -> str:
+    """A temporary file name that says who writes it (this host, this process)."""
+    return f"{_HOST}-{os.getpid()}-{tag}{uuid.uuid4().hex}.part"
+
+
+def _writer(name: str) -> str:
+    """Whether the process that wrote temporary file ``name`` is dead, alive or unknown."""
+    host, _, rest = name.partition("-")
+    pid_text = rest.partition("-")[0]
+    if host != _HOST or not pid_text.isdigit():
+        return "unknown"  # another host's, or an older release's: only age tells
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return "dead"
+    except PermissionError:
+        return "alive"  # another user's process
+    return "alive"
 
 
 def _fsync_dir(path: Path) -> None:

@@ -251,6 +251,11 @@ class S3Store:
     async def expire(self, rules: builtins.list[LifecycleRule], now: datetime) -> int:
         return 0  # S3 expires objects itself, from the lifecycle rules apply_lifecycle wrote
 
+    async def sweep_temporary(self, now: datetime) -> int:
+        # put_object is all or nothing: a killed writer leaves no partial object, and
+        # this store never starts a multipart upload that could be left incomplete.
+        return 0
+
     async def close(self) -> None:
         if self._closed:
             return

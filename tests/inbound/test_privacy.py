@@ -309,7 +309,13 @@ def test_sweeper_expires_raw_then_rows(tmp_path: Path, clock: FakeClock) -> None
         running.send(message())
         running.deliver()
         sweep = running.service.sweeper.run_once
-        assert running.call(sweep(clock.now())) == {"raw": 0, "messages": 0, "orphans": 0}
+        assert running.call(sweep(clock.now())) == {
+            "raw": 0,
+            "messages": 0,
+            "orphans": 0,
+            "unowned": 0,
+            "temporary": 0,
+        }
         clock.advance(timedelta(days=2, seconds=1).total_seconds())
         assert running.call(sweep(clock.now()))["raw"] == 1
         assert _raw_files(tmp_path) == []
