@@ -22,15 +22,15 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from inbound.errors import StorageError
+from inbound.errors import Defect
 
 MAGIC = b"INB1"
 _NONCE = 12
 _FILE_BLOCK = 1024 * 1024
 
 
-class SealError(StorageError):
-    """A blob could not be opened: wrong key, tampered, or not ours."""
+class SealError(Defect):
+    """A blob could not be opened: wrong key, tampered, or not ours (kept, retried, logged)."""
 
 
 def derive(install_secret: bytes, purpose: str) -> bytes:

@@ -24,12 +24,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from inbound import crypto
 from inbound.accept import address_hash
-from inbound.errors import InboundError
 from inbound.outbox.model import AuditRecord, MessageRow
 from inbound.outbox.sqlite import SqliteOutbox
 from inbound.sealed import SealedObjects
 from inbound.storage import keys
+from inbound.storage.base import ObjectNotFound
 from inbound.sweeper import Sweeper
 from parsers import Classification, Hints, ParsedMessage, classify, parse
 
@@ -158,9 +159,14 @@ class Privacy:
         }
 
     async def _get(self, dek: bytes | None, key: str) -> bytes | None:
+        """The object, or None when it is not held (gone, or its key destroyed).
+
+        A store that cannot answer now (TransientError) stops the export: reporting
+        "nothing held" for mail we could not read would be a false answer to a request.
+        """
         try:
             return await self.objects.get(dek, key)
-        except InboundError:
+        except (ObjectNotFound, crypto.SealError):
             return None
 
     async def _parsed(self, msg: MessageRow) -> ParsedMessage | None:

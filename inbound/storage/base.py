@@ -14,11 +14,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from inbound.errors import StorageError
+from inbound.errors import PermanentError
 
 
-class ObjectNotFound(StorageError):
-    """The key holds no object (never written, expired, or erased)."""
+class ObjectNotFound(PermanentError):
+    """The key holds no object (never written, expired, or erased): asking again won't help."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

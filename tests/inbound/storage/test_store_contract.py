@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from inbound.errors import StorageError
+from inbound.errors import PermanentError, StorageError, TransientError
 from inbound.retention import lifecycle_rules
 from inbound.storage import keys
 from inbound.storage.base import ObjectNotFound, RawStore
@@ -106,7 +106,9 @@ async def test_put_overwrites_the_previous_object(backend: Backend) -> None:
 async def test_get_of_a_missing_key_raises_object_not_found(backend: Backend) -> None:
     with pytest.raises(ObjectNotFound) as caught:
         await backend.store.get(keys.raw_key("msg_never_written", RECEIVED))
-    assert isinstance(caught.value, StorageError)  # callers may treat it as any storage error
+    # Asking again will not help (errors.py): the worker ends the job, export says "not held".
+    assert isinstance(caught.value, PermanentError)
+    assert not isinstance(caught.value, TransientError)
 
 
 async def test_delete_removes_the_object_and_is_idempotent(backend: Backend) -> None:
