@@ -229,8 +229,8 @@ class Worker:
             await store.delete(
                 keys.attachment_key(msg.id, index, att.filename, self.options.prefix)
             )
-        await self.outbox.mark_raw_deleted(msg.id, forget_key=True)
-        log.info("deleted raw mail and event of %s after delivery (route policy)", msg.id)
+        await self.outbox.forget_personal_data(msg.id)  # the row keeps no address
+        log.info("deleted raw mail, event and addresses of %s after delivery (policy)", msg.id)
 
     async def _send(self, job: Job, target: Target, body: bytes, started: float) -> JobStatus:
         pin: str | None = None

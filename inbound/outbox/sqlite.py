@@ -436,6 +436,34 @@ class SqliteOutbox:
 
         await self._run(work)
 
+    async def forget_personal_data(self, message_id: str) -> None:
+        """Keep only what the audit needs of a delivered message (``delete_after_delivery``).
+
+        The row keeps its id, times, raw key, size and sha256, and its jobs their route,
+        status and attempts; the envelope (addresses, client IP, HELO), the jobs'
+        recipients and mailbox hash, the keyed address hashes and the data key go, and
+        the raw mail is marked deleted. ``secure_delete`` zeroes the freed bytes in the
+        file; their old page images leave the WAL at its next checkpoint (an erase
+        truncates it at once).
+        """
+
+        def work(conn: sqlite3.Connection) -> None:
+            with self._tx(conn):
+                conn.execute(
+                    "UPDATE messages SET envelope = json_object('mail_from', '',"
+                    " 'rcpt_to', json('[]'), 'remote_ip', NULL, 'helo', NULL,"
+                    " 'tls', json_extract(envelope, '$.tls')),"
+                    " wrapped_key = NULL, raw_deleted = 1, indexed = 1 WHERE id = ?",
+                    (message_id,),
+                )
+                conn.execute(
+                    "UPDATE jobs SET rcpt_to = '[]', mailbox_hash = NULL WHERE message_id = ?",
+                    (message_id,),
+                )
+                conn.execute("DELETE FROM message_addresses WHERE message_id = ?", (message_id,))
+
+        await self._run(work)
+
     async def unfinished_jobs(self, message_id: str) -> int:
         def work(conn: sqlite3.Connection) -> int:
             row = conn.execute(
