@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from inbound import accept as accept_mod
-from inbound import crypto, retention
+from inbound import crypto, retention, tls
 from inbound.clock import Clock, SystemClock
 from inbound.config import Settings
 from inbound.delivery import schedule
@@ -257,9 +257,7 @@ class Service:
 def _tls(settings: Settings) -> ssl.SSLContext | None:
     if settings.tls_cert is None or settings.tls_key is None:
         return None
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(settings.tls_cert, settings.tls_key)
-    return context
+    return tls.server_context(settings.tls_cert, settings.tls_key)
 
 
 async def serve(

@@ -165,15 +165,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     log.setup(settings.log_level)
     if args.command in ("serve", "worker"):
+        role = getattr(args, "role", "worker")
         try:
             datadir.check(settings.data_dir)
+            if role != "worker":
+                from inbound.smtp.server import probe_listen
+
+                probe_listen(settings.listen_host, settings.listen_port)
         except ConfigError as exc:
             print(f"inbound: {exc}", file=sys.stderr)
             return EXIT_USAGE
         from inbound import supervisor
 
-        role = supervisor.Role(getattr(args, "role", "worker"))
-        return supervisor.run(settings, role, os.environ)
+        return supervisor.run(settings, supervisor.Role(role), os.environ)
     if args.command == "deliveries":
         return asyncio.run(_deliveries(settings, args.status, args.limit))
     if args.command == "redeliver":

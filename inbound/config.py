@@ -328,6 +328,10 @@ def from_mapping(
             "server.tls_key" if settings.tls_cert else "server.tls_cert",
             "tls_cert and tls_key go together",
         )
+    if settings.tls_cert is not None and settings.tls_key is not None:
+        from inbound.tls import server_context
+
+        server_context(settings.tls_cert, settings.tls_key)  # the files load, or ConfigError
     if settings.require_tls and settings.tls_cert is None:
         raise ConfigError("server.require_tls", "needs server.tls_cert and server.tls_key")
     if settings.metadata_days < settings.raw_days:

@@ -47,3 +47,5 @@ TLS_REQUIRED = "530 5.7.0 Must issue a STARTTLS command first"
 TIMEOUT = "421 4.4.2 Timeout exceeded, closing connection"
 # aiosmtpd's own text, with the RFC 3463 code added: a command over 512 octets.
 COMMAND_TOO_LONG = "500 5.5.2 Command line too long"
+# RFC 5321 §4.2.4 502 "Command not implemented": AUTH on an MX that takes no logins.
+NO_AUTH = "502 5.5.1 AUTH not available on this server"

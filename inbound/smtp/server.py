@@ -25,15 +25,16 @@ import errno
 import functools
 import logging
 import re
+import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, AnyStr
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, syntax
 
 from inbound.accept import Arrival
-from inbound.errors import StorageError
+from inbound.errors import ConfigError, StorageError
 from inbound.smtp import replies
 from inbound.smtp.data import DEFAULT_MAX_LINE_LENGTH, DataReader
 from inbound.smtp.handler import Handler
@@ -112,24 +113,6 @@ class _SMTP(SMTP):
         self._handler = handler
         self._tracker = tracker
         self._limits = limits
-        for name, method in list(self._smtp_methods.items()):
-            self._smtp_methods[name] = self._checked(method)
-
-    def _checked(self, method: Callable[[str | None], Awaitable[None]]) -> Any:
-        """``method`` behind the argument check: no NUL, nothing that is not UTF-8."""
-
-        @functools.wraps(method)  # keeps aiosmtpd's __smtp_syntax__ (HELP) attributes
-        async def run(arg: str | None) -> None:
-            if arg is not None:
-                if "\x00" in arg:
-                    await self.push(replies.NUL_IN_COMMAND)
-                    return
-                if _NOT_UTF8.search(arg):
-                    await self.push(replies.NOT_UTF8)
-                    return
-            await method(arg)
-
-        return run
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         tracker = self._tracker
@@ -177,12 +160,18 @@ class _SMTP(SMTP):
             transport.write(replies.TIMEOUT.encode() + b"\r\n")
         super()._timeout_cb()  # type: ignore[no-untyped-call]  # aiosmtpd is untyped here
 
+    @syntax("MAIL FROM: <address>", extended=" [SP <mail-parameters>]")  # for HELP
     async def smtp_MAIL(self, arg: str | None) -> None:  # aiosmtpd command method
         if self._limits.require_tls and self.tls_context and self._tls_protocol is None:
             await self.push(replies.TLS_REQUIRED)
             return
         await super().smtp_MAIL(arg)
 
+    async def smtp_AUTH(self, arg: str | None) -> None:  # aiosmtpd command method
+        # An MX takes no logins: AUTH is neither offered in EHLO nor listed by HELP.
+        await self.push(replies.NO_AUTH)
+
+    @syntax("DATA")  # for HELP
     async def smtp_DATA(self, arg: str | None) -> None:  # aiosmtpd command method
         """aiosmtpd's DATA checks, then the block reader (smtp/data.py) into a spool."""
         if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
@@ -281,6 +270,58 @@ class _SMTP(SMTP):
         if isinstance(transport, asyncio.WriteTransport) and not transport.is_closing():
             transport.write(replies.SHUTTING_DOWN.encode() + b"\r\n")
             transport.close()
+
+
+def probe_listen(host: str, port: int) -> None:
+    """Bind the listen address once, without SO_REUSEPORT, before serving: a port in use
+    (even by another inbound) or a forbidden port is one ConfigError line, no traceback."""
+    if port == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ConfigError("server.listen", f"{host}: {exc.strerror}") from None
+    for family, kind, proto, _name, address in infos:
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as asyncio does
+            try:
+                sock.bind(address)
+            except OSError as exc:
+                raise ConfigError("server.listen", _bind_problem(host, port, exc)) from None
+
+
+def _bind_problem(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return f"{host}:{port} is already in use (another server listens there)"
+    if exc.errno == errno.EACCES:
+        return (
+            f"{host}:{port}: permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+        )
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"{host}:{port}: {host} is not an address of this machine"
+    return f"{host}:{port}: cannot listen ({exc.strerror or type(exc).__name__})"
+
+
+def _argument_checked(method: Callable[[Any, str | None], Awaitable[None]]) -> Any:
+    """``method`` behind the argument check: no NUL, nothing that is not UTF-8."""
+
+    @functools.wraps(method)  # keeps aiosmtpd's __smtp_syntax__ (HELP) attributes
+    async def checked(self: _SMTP, arg: str | None) -> None:
+        if arg is not None:
+            if "\x00" in arg:
+                await self.push(replies.NUL_IN_COMMAND)
+                return
+            if _NOT_UTF8.search(arg):
+                await self.push(replies.NOT_UTF8)
+                return
+        await method(self, arg)
+
+    return checked
+
+
+# Once, on the class (aiosmtpd collects the smtp_* methods of each new session by name).
+for _name in [n for n in dir(_SMTP) if n.startswith("smtp_")]:
+    setattr(_SMTP, _name, _argument_checked(getattr(_SMTP, _name)))
 
 
 class SmtpServer:

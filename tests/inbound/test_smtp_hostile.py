@@ -238,6 +238,17 @@ def test_early_talker_and_unadvertised_pipelining_get_every_reply_in_order(
     assert _stored(running, tmp_path) == [b"Subject: eager\r\n\r\nbody\r\n"]
 
 
+def test_help_lists_what_is_served_and_auth_is_not_there(running: Running) -> None:
+    raw = Raw(running.port)
+    assert raw.cmd(b"EHLO client.test").startswith("250")
+    assert raw.cmd(b"HELP").split(": ", 1)[1].split() == [
+        "DATA", "EHLO", "HELO", "HELP", "MAIL", "NOOP", "QUIT", "RCPT", "RSET", "VRFY"
+    ]  # fmt: skip
+    assert raw.cmd(b"HELP MAIL").startswith("250 Syntax: MAIL FROM: <address>")
+    assert raw.cmd(b"AUTH PLAIN AGFsaWNlAHNlY3JldA==") == replies.NO_AUTH
+    raw.close()
+
+
 def test_vrfy_and_expn_reveal_nothing(running: Running) -> None:
     raw = Raw(running.port)
     assert raw.cmd(b"EHLO client.test").startswith("250")

@@ -1,0 +1,225 @@
+"""The SMTP door alone: DATA throughput, CPU per message and RSS for one 25 MB message.
+
+A child process runs the real SMTP side of the service (``Service(...).start(worker=False)``:
+aiosmtpd, the DATA reader, the spool, the local store with sealing, the SQLite outbox;
+no delivery worker), and this process sends to it over loopback with asyncio sockets,
+one new connection per message, ``--sessions`` at a time. Reported per round: accepted
+messages per second and the child's CPU milliseconds per message; then the child's peak
+RSS rise while it takes one message of ``--big-mb`` MB (a base64 attachment), as a
+multiple of the message size. Prints medians of ``--rounds`` rounds; asserts nothing.
+
+    python bench/smtp_door.py                  # this tree
+    PYTHONPATH=/path/to/old/tree python bench/smtp_door.py   # the same bench, older code
+
+The child is this file with ``--child DATA_DIR``; it answers "stats" on stdin with a JSON
+line (cpu seconds, current and peak RSS in bytes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as fh:  # noqa: PTH123  (a /proc file, read once)
+        return int(fh.read().split()[1]) * _PAGE
+
+
+async def _child(data_dir: Path) -> None:
+    from inbound.app import Service
+    from inbound.config import from_mapping
+
+    settings = from_mapping(
+        {
+            "server": {
+                "listen": "127.0.0.1:0",
+                "hostname": "mx.bench",
+                "domains": ["bench.test"],
+                "max_messages_per_minute_per_ip": 0,
+                "max_connections_per_ip": 10_000,
+                "max_message_bytes": 64 * 1024 * 1024,
+            },
+            "storage": {"data_dir": str(data_dir)},
+            "routes": [{"name": "keep", "recipients": ["*@bench.test"], "store": True}],
+        },
+        {},
+        {},
+    )
+    service = Service(settings)
+    await service.start(worker=False)
+    assert service.address is not None
+    print(json.dumps({"port": service.address[1]}), flush=True)
+    loop = asyncio.get_running_loop()
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line or line.strip() == "quit":
+            break
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        stats = {
+            "cpu": usage.ru_utime + usage.ru_stime,
+            "rss": _rss(),
+            "peak": usage.ru_maxrss * 1024,
+        }
+        print(json.dumps(stats), flush=True)
+    await service.stop()
+
+
+class Child:
+    def __init__(self, data_dir: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--child", str(data_dir)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        self.port = json.loads(self.proc.stdout.readline())["port"]
+
+    def stats(self) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write("stats\n")
+        self.proc.stdin.flush()
+        result: dict[str, Any] = json.loads(self.proc.stdout.readline())
+        return result
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("quit\n")
+        self.proc.stdin.flush()
+        self.proc.wait(60)
+
+
+async def _reply(reader: asyncio.StreamReader) -> bytes:
+    while True:
+        line = await reader.readline()
+        if not line:
+            raise ConnectionError("closed")
+        if line[3:4] != b"-":
+            return line
+
+
+async def _send_one(port: int, message: bytes, n: int) -> bool:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 20)
+    try:
+        await _reply(reader)
+        for command in (
+            b"EHLO client.bench",
+            b"MAIL FROM:<sender@client.bench>",
+            f"RCPT TO:<user{n}@bench.test>".encode(),
+            b"DATA",
+        ):
+            writer.write(command + b"\r\n")
+            await _reply(reader)
+        writer.write(message + b".\r\n")
+        ok = (await _reply(reader)).startswith(b"250")
+        writer.write(b"QUIT\r\n")
+        await _reply(reader)
+        return ok
+    finally:
+        writer.close()
+
+
+async def _round(port: int, message: bytes, count: int, sessions: int) -> tuple[float, int]:
+    queue = iter(range(count))
+    accepted = 0
+
+    async def worker() -> None:
+        nonlocal accepted
+        for n in queue:
+            accepted += await _send_one(port, message, n)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(sessions)))
+    return time.perf_counter() - start, accepted
+
+
+def _message(size: int) -> bytes:
+    head = b"From: a@client.bench\r\nTo: b@bench.test\r\nSubject: door bench\r\n"
+    line = b"The quick brown fox jumps over the lazy dog, again and again and again.\r\n"
+    body = line * (max(size - len(head), 0) // len(line) + 1)
+    return head + b"\r\n" + body[: max(size - len(head) - 2, 0)].rsplit(b"\r\n", 1)[0] + b"\r\n"
+
+
+def _big(mb: int) -> bytes:
+    payload = base64.encodebytes(os.urandom(mb * 1024 * 1024 * 3 // 4))
+    return (
+        b"From: a@client.bench\r\nTo: b@bench.test\r\nSubject: big\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n'
+        b"\r\nsee attached\r\n--b\r\nContent-Type: application/octet-stream\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n"
+        + payload.replace(b"\n", b"\r\n")
+        + b"--b--\r\n"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--child", type=Path)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--messages", type=int, default=400)
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--sizes", default="5,24", help="KB, comma-separated")
+    parser.add_argument("--big-mb", type=int, default=25)
+    args = parser.parse_args()
+    if args.child is not None:
+        asyncio.run(_child(args.child))
+        return
+    import aiosmtpd
+
+    import inbound
+
+    print(f"inbound from {Path(inbound.__file__).parent}, aiosmtpd {aiosmtpd.__version__}")
+    with tempfile.TemporaryDirectory() as tmp:
+        child = Child(Path(tmp) / "data")
+        try:
+            # The big message first, in a fresh child (ru_maxrss is a lifetime peak),
+            # after a few small ones so first-use allocations are in the baseline.
+            asyncio.run(_round(child.port, _message(24 * 1024), 20, 4))
+            big = _big(args.big_mb)
+            base = child.stats()
+            seconds, accepted = asyncio.run(_round(child.port, big, 1, 1))
+            after = child.stats()
+            rise = max(after["peak"] - base["rss"], 0)
+            print(
+                f"{len(big) / 1e6:.1f} MB message: accepted={bool(accepted)} in {seconds:.2f} s, "
+                f"peak RSS rise {rise / 1e6:.1f} MB = {rise / len(big):.2f}x its size "
+                f"(RSS before {base['rss'] / 1e6:.0f} MB, peak {after['peak'] / 1e6:.0f} MB)"
+            )
+            del big
+            for kb in (int(s) for s in args.sizes.split(",")):
+                message = _message(kb * 1024)
+                asyncio.run(_round(child.port, message, 50, args.sessions))  # warm up
+                rates, cpus = [], []
+                for _ in range(args.rounds):
+                    before = child.stats()["cpu"]
+                    seconds, accepted = asyncio.run(
+                        _round(child.port, message, args.messages, args.sessions)
+                    )
+                    cpu = child.stats()["cpu"] - before
+                    rates.append(accepted / seconds)
+                    cpus.append(cpu * 1000 / max(accepted, 1))
+                print(
+                    f"{kb:>4} KB: {statistics.median(rates):7.0f} msg/s accepted, "
+                    f"{statistics.median(cpus):5.2f} ms CPU per message (server process; "
+                    f"rounds {', '.join(f'{r:.0f}' for r in rates)})"
+                )
+        finally:
+            child.close()
+
+
+if __name__ == "__main__":
+    main()
