@@ -26,7 +26,7 @@ from inbound.outbox.base import Outbox
 from inbound.outbox.model import Envelope, MessageRow, NewJob
 from inbound.sealed import SealedObjects
 from inbound.spool import Spool
-from inbound.storage import keys
+from inbound.storage import causes, keys
 
 log = logging.getLogger("inbound.accept")
 
@@ -111,7 +111,7 @@ async def accept(
         else:
             await objects.put_file(dek, key, body.path, "message/rfc822")
     except InboundError as exc:
-        log.warning("accept: storage failed (%s); answering 451", type(exc).__name__)
+        log.warning("accept: storage failed: %s; answering 451", causes.describe(exc))
         raise AcceptFailed("storage") from exc
     addresses = {envelope.mail_from, *envelope.rcpt_to, *extra_addresses} - {""}
     row = MessageRow(

@@ -18,6 +18,7 @@ import ssl
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from inbound import accept as accept_mod
 from inbound import crypto, retention, tls
@@ -27,6 +28,7 @@ from inbound.delivery import schedule
 from inbound.delivery.sender import Sender
 from inbound.delivery.worker import Worker, WorkerOptions
 from inbound.errors import InboundError
+from inbound.metrics import Metrics
 from inbound.outbox.model import Envelope, NewJob
 from inbound.outbox.sqlite import SqliteOutbox
 from inbound.privacy import Privacy
@@ -107,7 +109,9 @@ class Service:
         self.store = open_store(settings)
         self.outbox = SqliteOutbox(settings.outbox_file)
         self.sender = Sender(settings.delivery_concurrency)
+        self.metrics = Metrics(multiprocess_dir=settings.metrics_multiprocess_dir)
         secret = install_secret(settings)
+        self._files_key = crypto.derive(secret, "files")
         self.index_key = crypto.derive(secret, "index")
         sealing = settings.encrypt_at_rest and settings.storage_backend == "local"
         vault = crypto.Vault(crypto.derive(secret, "kek")) if sealing else None
@@ -148,8 +152,12 @@ class Service:
                 deadlines_days=settings.deadlines_days,
                 lease_owner=lease_owner(os.getpid()),
             ),
+            metrics=self.metrics,
         )
         self.smtp: SmtpServer | None = None
+        self.tls_context = _tls(settings)
+        self.admin: Any = None  # inbound.admin.server.AdminServer when [admin] listen is set
+        self.admin_address: tuple[str, int] | None = None
         if smtp:
             handler = Handler(
                 routes=settings.routes,
@@ -162,6 +170,7 @@ class Service:
                 # Beside the local store's own temporary files (one file system: a rename).
                 spool_dir=settings.data_dir / ".tmp",
                 ipv6_prefix=settings.ipv6_prefix_length,
+                metrics=self.metrics,
             )
             self.smtp = SmtpServer(
                 handler,
@@ -169,7 +178,7 @@ class Service:
                 port=settings.listen_port,
                 hostname=settings.hostname,
                 max_message_bytes=settings.max_message_bytes,
-                tls_context=_tls(settings),
+                tls_context=self.tls_context,
                 max_connections_per_ip=settings.max_connections_per_ip,
                 max_connections=settings.max_connections,
                 reuse_port=reuse_port,
@@ -222,6 +231,8 @@ class Service:
             log.info(
                 "SMTP listening on %s:%d for %s", *self.address, ", ".join(self.settings.domains)
             )
+        if self.settings.admin is not None:
+            await self._start_admin()
         if worker:
             if self.wake is not None and self.wake.index is not None:
                 try:
@@ -236,8 +247,31 @@ class Service:
                 )
             )
 
+    async def _start_admin(self) -> None:
+        from inbound.admin import wiring  # aiohttp loads only when the listener is on
+
+        self.admin = wiring.build(self, self._files_key)
+        self.admin_address = await self.admin.start()
+        self.worker.file_urls = wiring.file_signer(self, self._files_key, self.admin_address)
+
+    def reload_tls(self) -> None:
+        """SIGHUP: load the certificate files again into the live context (renewal)."""
+        cert, key = self.settings.tls_cert, self.settings.tls_key
+        if self.tls_context is None or cert is None or key is None:
+            log.info("SIGHUP: no TLS certificate configured; nothing to reload")
+            return
+        try:
+            self.tls_context.load_cert_chain(cert, key)
+        except (OSError, ssl.SSLError) as exc:
+            log.error("SIGHUP: TLS certificate not reloaded (%s); keeping the old one", exc)
+            return
+        log.info("SIGHUP: TLS certificate reloaded; new connections use it")
+
     async def stop(self) -> None:
         grace = self.settings.shutdown_grace_seconds
+        if self.admin is not None:
+            await self.admin.stop()
+            self.admin = None
         if self.smtp is not None:
             await self.smtp.stop(grace)
         self._stop_worker.set()
@@ -280,6 +314,7 @@ async def serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, service.reload_tls)
     try:
         await service.start(worker=worker, sweep=sweep)
         if on_ready is not None:
@@ -288,7 +323,7 @@ async def serve(
         log.info("stopping: no new connections; finishing DATA and deliveries in flight")
     finally:
         await service.stop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
     log.info("stopped")
     return 0

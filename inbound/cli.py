@@ -5,7 +5,9 @@
     inbound worker [--config FILE] [--data-dir DIR] [--processes N]   (= serve --role worker)
     inbound parse [--received-at ISO8601] [--mail-from ADDR] [--rcpt-to ADDR ...] [--jsonl] PATH...
     inbound check-config FILE
-    inbound deliveries [--status S] [--limit N]      inbound redeliver JOB_ID
+    inbound deliveries [--status S] [--limit N]      inbound deliveries show JOB_ID
+    inbound redeliver JOB_ID | --status S --since ISO8601 [--until ISO8601]
+    inbound retry JOB_ID
     inbound storage apply-lifecycle
 
 Exit status: 0 success; 1 a file could not be read (parse) or an operation failed;
@@ -32,10 +34,14 @@ from inbound.errors import ConfigError
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def _store_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", type=Path, help="TOML configuration file")
+def _store_options(p: argparse.ArgumentParser, *, nested: bool = False) -> None:
+    # A nested subcommand must not reset what its parent already parsed (argparse quirk).
+    default = argparse.SUPPRESS if nested else None
+    p.add_argument("--config", type=Path, default=default, help="TOML configuration file")
     p.add_argument(
-        "--data-dir", help="directory for local storage and the outbox (default ./inbound-data)"
+        "--data-dir",
+        default=default,
+        help="directory for local storage and the outbox (default ./inbound-data)",
     )
 
 
@@ -53,6 +59,12 @@ def _process_options(p: argparse.ArgumentParser, *, role: bool) -> None:
         metavar="N",
         help="processes per role (default: server.processes, else one per core; 1: one process)",
     )
+
+
+def _states_help() -> str:
+    from inbound.outbox.model import STATUS_HELP
+
+    return "job states:\n" + "\n".join(f"  {s.value:<10} {text}" for s, text in STATUS_HELP.items())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--secret", help="whsec_… secret for --webhook (generated and printed when omitted)"
+    )
+    serve.add_argument(
+        "--admin-listen",
+        metavar="HOST:PORT",
+        help="serve /metrics, /healthz, the admin API and page here (admin.listen)",
     )
 
     _process_options(serve, role=True)
@@ -98,14 +115,60 @@ def build_parser() -> argparse.ArgumentParser:
         help="also print every delivery key in force, what it does, and the retry schedule",
     )
 
-    deliveries = sub.add_parser("deliveries", help="list delivery jobs and their state")
+    states = _states_help()
+    raw_help = argparse.RawDescriptionHelpFormatter
+    deliveries = sub.add_parser(
+        "deliveries",
+        help="list delivery jobs and their state",
+        epilog=states,
+        formatter_class=raw_help,
+    )
     _store_options(deliveries)
-    deliveries.add_argument("--status", help="only jobs in this state (pending, failed, …)")
-    deliveries.add_argument("--limit", type=int, default=50)
+    deliveries.add_argument("--status", help="only jobs in this state (see job states below)")
+    deliveries.add_argument(
+        "--limit", type=int, default=50, help="at most this many jobs, newest first (default 50)"
+    )
+    deliveries_sub = deliveries.add_subparsers(
+        dest="deliveries_command", metavar="show", help="show JOB_ID: one job and its attempts"
+    )
+    show_job = deliveries_sub.add_parser(
+        "show",
+        help="one job with every attempt (time, HTTP status, error, response, duration)",
+        epilog=states,
+        formatter_class=raw_help,
+    )
+    _store_options(show_job, nested=True)
+    show_job.add_argument("job_id", metavar="JOB_ID", help="the job (job_…, the webhook-id)")
 
-    redeliver = sub.add_parser("redeliver", help="queue a failed, refused or delivered job again")
+    redeliver = sub.add_parser(
+        "redeliver",
+        help="queue finished jobs again: one by id, or all in a state since a time",
+        epilog=states,
+        formatter_class=raw_help,
+    )
     _store_options(redeliver)
-    redeliver.add_argument("job_id")
+    redeliver.add_argument(
+        "job_id", nargs="?", metavar="JOB_ID", help="the job to queue again (failed, refused, …)"
+    )
+    redeliver.add_argument(
+        "--status",
+        help="every job in this state (failed, refused, cancelled or delivered) ...",
+    )
+    redeliver.add_argument(
+        "--since", metavar="ISO8601", help="... that reached it at or after this time"
+    )
+    redeliver.add_argument(
+        "--until", metavar="ISO8601", help="... and before this time (default: now)"
+    )
+
+    retry = sub.add_parser(
+        "retry",
+        help="try a pending job now instead of at its next_attempt_at",
+        epilog=states,
+        formatter_class=raw_help,
+    )
+    _store_options(retry)
+    retry.add_argument("job_id", metavar="JOB_ID", help="the pending job")
 
     erase = sub.add_parser("erase", help="erase everything held about an address")
     _store_options(erase)
@@ -163,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     from inbound import log
 
-    log.setup(settings.log_level)
+    log.setup(settings.log_level, log_format=settings.log_format)
     if args.command in ("serve", "worker"):
         role = getattr(args, "role", "worker")
         try:
@@ -179,9 +242,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return supervisor.run(settings, supervisor.Role(role), os.environ)
     if args.command == "deliveries":
+        if args.deliveries_command == "show":
+            return asyncio.run(_show_job(settings, args.job_id))
         return asyncio.run(_deliveries(settings, args.status, args.limit))
     if args.command == "redeliver":
-        return asyncio.run(_redeliver(settings, args.job_id))
+        return asyncio.run(_redeliver(settings, args))
+    if args.command == "retry":
+        return asyncio.run(_retry(settings, args.job_id))
     if args.command == "storage":
         return asyncio.run(_apply_lifecycle(settings))
     if args.command in ("erase", "export", "audit", "show"):
@@ -197,6 +264,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["processes"] = args.processes
     if getattr(args, "listen", None):
         overrides["listen"] = args.listen
+    if getattr(args, "admin_listen", None):
+        overrides["admin_listen"] = args.admin_listen
     if getattr(args, "domain", None):
         overrides["domains"] = args.domain
     config = getattr(args, "config", None)
@@ -303,25 +372,112 @@ async def _deliveries(settings: Settings, status: str | None, limit: int) -> int
             )
             return EXIT_USAGE
         for job in await outbox.jobs(wanted, limit):
-            print(
-                f"{job.id}  {job.message.id}  {job.route:<12} {job.status.value:<9}"
-                f" attempts={job.attempts}"
-                f"  next={job.next_attempt_at.isoformat(timespec='seconds')}"
-            )
+            print(_job_line(job))
     finally:
         await outbox.close()
     return EXIT_OK
 
 
-async def _redeliver(settings: Settings, job_id: str) -> int:
+def _job_line(job: Any) -> str:
+    from inbound.outbox.model import FINAL_STATUSES
+
+    line = (
+        f"{job.id}  {job.message.id}  {job.route:<12} {job.status.value:<9} attempts={job.attempts}"
+    )
+    if job.status not in FINAL_STATUSES:  # only a job that will be tried again has a next
+        line += f"  next={job.next_attempt_at.isoformat(timespec='seconds')}"
+    return line
+
+
+async def _show_job(settings: Settings, job_id: str) -> int:
     from inbound.outbox.sqlite import SqliteOutbox
 
     outbox = SqliteOutbox(settings.outbox_file)
     try:
-        if await outbox.requeue(job_id, datetime.now(UTC)):
-            print(f"{job_id}: queued again")
+        job = await outbox.job(job_id)
+        if job is None:
+            print(f"inbound: no job {job_id}", file=sys.stderr)
+            return EXIT_FAILED
+        attempts = await outbox.attempts(job_id)
+        print(_job_line(job))
+        print(
+            f"  received {job.message.received_at.isoformat(timespec='seconds')}"
+            f"  {job.message.raw_size} bytes"
+        )
+        if not attempts:
+            print("  no attempt yet")
+        for a in attempts:
+            answer = f"HTTP {a.status_code}" if a.status_code else (a.detail or "-")
+            print(
+                f"  #{a.n} {a.at.isoformat(timespec='seconds')}  {a.outcome:<9} {answer}"
+                f"  {a.duration_ms or 0} ms" + (f"  kind={a.kind}" if a.kind else "")
+            )
+            if a.status_code and a.detail and a.detail != f"HTTP {a.status_code}":
+                print(f"      {a.detail}")
+            if a.response:
+                print(f"      response: {json.dumps(a.response, ensure_ascii=False)}")
+    finally:
+        await outbox.close()
+    return EXIT_OK
+
+
+def _iso_arg(value: str | None, flag: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(flag, f"not an ISO 8601 time: {value!r}") from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+async def _redeliver(settings: Settings, args: argparse.Namespace) -> int:
+    from inbound.outbox.model import JobStatus
+    from inbound.outbox.sqlite import SqliteOutbox
+
+    try:
+        if (args.job_id is None) == (args.status is None):
+            raise ConfigError("redeliver", "give a JOB_ID, or --status with --since")
+        status = None
+        if args.status is not None:
+            try:
+                status = JobStatus(args.status)
+            except ValueError:
+                raise ConfigError(
+                    "--status", f"one of {', '.join(s.value for s in JobStatus)}"
+                ) from None
+            if args.since is None:
+                raise ConfigError("--since", "required with --status (an ISO 8601 time)")
+        since, until = _iso_arg(args.since, "--since"), _iso_arg(args.until, "--until")
+    except ConfigError as exc:
+        print(f"inbound: {exc.key}: {exc.problem}", file=sys.stderr)
+        return EXIT_USAGE
+    outbox = SqliteOutbox(settings.outbox_file)
+    try:
+        if status is not None and since is not None:
+            ids = await outbox.requeue_matching(status, since, until, datetime.now(UTC))
+            for job_id in ids:
+                print(f"{job_id}: queued again")
+            print(f"{len(ids)} {status.value} jobs queued again")
             return EXIT_OK
-        print(f"inbound: {job_id}: no such job, or it is still pending", file=sys.stderr)
+        if await outbox.requeue(args.job_id, datetime.now(UTC)):
+            print(f"{args.job_id}: queued again")
+            return EXIT_OK
+        print(f"inbound: {args.job_id}: no such job, or it is still pending", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        await outbox.close()
+
+
+async def _retry(settings: Settings, job_id: str) -> int:
+    from inbound.outbox.sqlite import SqliteOutbox
+
+    outbox = SqliteOutbox(settings.outbox_file)
+    try:
+        if await outbox.retry_now(job_id, datetime.now(UTC)):
+            print(f"{job_id}: due now (a running worker sends it within a second)")
+            return EXIT_OK
+        print(f"inbound: {job_id}: no such job, or it is not pending", file=sys.stderr)
         return EXIT_FAILED
     finally:
         await outbox.close()

@@ -25,6 +25,10 @@ Documented environment variables (each overrides the matching key):
     INBOUND_LOG_LEVEL               log.level
     INBOUND_PROCESSES               server.processes         processes per role; 1 = one process
     INBOUND_INSTALL_SECRET          privacy.install_secret   hex, >= 32 bytes
+    INBOUND_ADMIN_LISTEN            admin.listen             "HOST:PORT" (config_admin.py)
+    INBOUND_ADMIN_TOKEN             admin.token
+    INBOUND_LOG_FORMAT              log.format               "text" or "json"
+    PROMETHEUS_MULTIPROC_DIR        (set by the multi-process supervisor: metrics of all)
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from inbound import config_admin
 from inbound import config_read as read
 from inbound.delivery import urlguard
 from inbound.errors import ConfigError
@@ -98,6 +103,8 @@ class Route:
     delete_after_delivery: bool = False
     unsubscribe_addresses: tuple[str, ...] = ()
     raw_url: bool = False  # add a presigned URL to the raw message (S3)
+    format: str = "inbound"  # "inbound", "postmark" or "raw" (delivery/formats)
+    raw_email: bool = False  # postmark: add RawEmail
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -154,6 +161,9 @@ class Settings:
     # 1: everything in one process.
     processes: int | None = None
     log_level: str = "INFO"
+    log_format: str = "text"  # "text" or "json" (one object per line)
+    admin: config_admin.AdminSettings | None = None  # the admin listener; None: off
+    metrics_multiprocess_dir: str | None = None  # PROMETHEUS_MULTIPROC_DIR (inbound/metrics.py)
     # Days to answer a data-subject request, per law ("GDPR" -> 30); None: the laws'
     # own periods (GDPR Art. 12(3) one month, CCPA 45 days, LGPD 15 days).
     deadlines_days: tuple[tuple[str, int], ...] | None = None
@@ -322,6 +332,13 @@ def from_mapping(
         log_level=_log_level(
             read.env(environ, "INBOUND_LOG_LEVEL") or tree.table("log").get("level", "INFO")
         ),
+        log_format=config_admin.log_format(
+            read.env(environ, "INBOUND_LOG_FORMAT") or tree.table("log").get("format", "text")
+        ),
+        admin=config_admin.admin(
+            tree.table("admin"), environ, overrides, parse_listen=parse_listen, secret=Secret
+        ),
+        metrics_multiprocess_dir=read.env(environ, "PROMETHEUS_MULTIPROC_DIR"),
     )
     if (settings.tls_cert is None) != (settings.tls_key is None):
         raise ConfigError(
@@ -481,7 +498,19 @@ def _route(raw: Any, key: str, allow_private: bool) -> Route:
         ),
         unsubscribe_addresses=unsub,
         raw_url=read.boolean(raw.get("raw_url", False), f"{key}.raw_url"),
+        format=_format(raw.get("format", "inbound"), f"{key}.format"),
+        raw_email=read.boolean(raw.get("raw_email", False), f"{key}.raw_email"),
     )
+
+
+_FORMATS = ("inbound", "postmark", "raw")
+
+
+def _format(value: Any, key: str) -> str:
+    text = read.string(value, key)
+    if text not in _FORMATS:
+        raise ConfigError(key, f'must be "inbound", "postmark" or "raw", not {text!r}')
+    return text
 
 
 def _target(raw: Mapping[str, Any], key: str, allow_private: bool) -> Target:
@@ -648,6 +677,8 @@ _ROUTE_KEYS: dict[str, Any] = {
     "delete_after_delivery": None,
     "unsubscribe_addresses": None,
     "raw_url": None,
+    "format": None,
+    "raw_email": None,
 }
 _SCHEMA: dict[str, Any] = {
     "server": {
@@ -696,7 +727,8 @@ _SCHEMA: dict[str, Any] = {
         "jitter_seconds": None,
         "allow_private_webhooks": None,
     },
-    "log": {"level": None},
+    "log": {"level": None, "format": None},
+    "admin": config_admin.SCHEMA,
     "privacy": {"encrypt_at_rest": None, "install_secret": None},
     "classification": {"deadlines_days": None},
     "routes": [],

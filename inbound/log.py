@@ -61,10 +61,17 @@ class PrivacyFilter(logging.Filter):
         return True
 
 
-def setup(level: str = "INFO", stream: TextIO | None = None) -> logging.Handler:
+def setup(
+    level: str = "INFO", stream: TextIO | None = None, *, log_format: str = "text"
+) -> logging.Handler:
     """Send logs to ``stream`` (stderr) through the privacy filter; return the handler."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if log_format == "json":
+        from inbound.log_json import JsonFormatter
+
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(PrivacyFilter())
     root = logging.getLogger()
     for old in list(root.handlers):

@@ -2,4 +2,9 @@
 
 from __future__ import annotations
 
-pytest_plugins = ["tests.support.s3", "tests.support.webhook", "tests.support.service"]
+pytest_plugins = [
+    "tests.support.s3",
+    "tests.support.webhook",
+    "tests.support.service",
+    "tests.support.django_site",
+]

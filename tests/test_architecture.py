@@ -23,6 +23,8 @@ THIRD_PARTY = {
     "tenacity": {"inbound/delivery/schedule.py"},
     "boto3": {"inbound/storage/s3.py"},
     "botocore": {"inbound/storage/s3.py"},
+    "aiohttp": {"inbound/admin/server.py"},
+    "prometheus_client": {"inbound/metrics.py"},
 }
 # The pure core keeps away from I/O, the service, and configuration.
 PARSERS_FORBIDDEN_MODULES = {

@@ -20,6 +20,8 @@ import httpx
 CONNECT_TIMEOUT = 5.0
 TOTAL_TIMEOUT = 30.0
 MAX_CONNECTIONS_PER_CLIENT = 10
+# The first bytes of a webhook's answer are kept with the attempt (the admin API shows them).
+RESPONSE_EXCERPT_BYTES = 1024
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -27,6 +29,7 @@ class Response:
     status_code: int | None  # None: no HTTP answer (see error)
     retry_after: str | None = None
     error: str | None = None  # "timeout", "connect_error", "tls_error", …
+    body: bytes = b""  # at most RESPONSE_EXCERPT_BYTES of the answer's body
 
 
 class Sender:
@@ -69,8 +72,15 @@ class Sender:
             request.extensions["sni_hostname"] = host
         try:
             async with asyncio.timeout(self.total_timeout):
-                resp = await client.send(request)
-                await resp.aclose()
+                resp = await client.send(request, stream=True)
+                excerpt = b""
+                try:
+                    async for chunk in resp.aiter_bytes():
+                        excerpt += chunk
+                        if len(excerpt) >= RESPONSE_EXCERPT_BYTES:
+                            break
+                finally:
+                    await resp.aclose()
         except TimeoutError:
             return Response(status_code=None, error="timeout")
         except httpx.TimeoutException:
@@ -79,7 +89,11 @@ class Sender:
             return Response(status_code=None, error="connect_error")
         except httpx.HTTPError as exc:
             return Response(status_code=None, error=type(exc).__name__)
-        return Response(status_code=resp.status_code, retry_after=resp.headers.get("retry-after"))
+        return Response(
+            status_code=resp.status_code,
+            retry_after=resp.headers.get("retry-after"),
+            body=excerpt[:RESPONSE_EXCERPT_BYTES],
+        )
 
     async def close(self) -> None:
         for client in self._clients:

@@ -16,22 +16,26 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
 
 from inbound import events
 from inbound.accept import address_hash
 from inbound.clock import Clock, SystemClock
 from inbound.config import Route, Target
-from inbound.delivery import outcome, schedule, signing, urlguard
+from inbound.delivery import formats, outcome, schedule, urlguard
 from inbound.delivery.sender import Sender
 from inbound.errors import InboundError
 from inbound.outbox.model import Attempt, Job, JobStatus
 from inbound.outbox.sqlite import SqliteOutbox
 from inbound.privacy import addresses_of
 from inbound.sealed import SealedObjects
-from inbound.storage import keys
+from inbound.storage import causes, keys
 from inbound.storage.base import ObjectNotFound
 from parsers import Hints, classify, parse
 from parsers.model import Classification, ParsedMessage
+
+if TYPE_CHECKING:
+    from inbound.metrics import Metrics
 
 log = logging.getLogger("inbound.delivery")
 
@@ -40,6 +44,12 @@ log = logging.getLogger("inbound.delivery")
 LEASE_SECONDS = 120.0
 # Look at the outbox at least this often (other processes may enqueue).
 POLL_SECONDS = 1.0
+
+
+class FileUrls(Protocol):
+    """Signed, expiring URLs for objects of a store that has none of its own (local)."""
+
+    def url(self, key: str) -> str: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,7 +76,12 @@ class Worker:
         clock: Clock,
         options: WorkerOptions,
         wall_clock: Clock | None = None,
+        metrics: Metrics | None = None,
+        file_urls: FileUrls | None = None,
     ) -> None:
+        self.metrics = metrics
+        # Attachment URLs when the store cannot presign; None: such attachments go inline.
+        self.file_urls = file_urls
         self.routes = {r.name: r for r in routes}
         self.objects = objects
         self.outbox = outbox
@@ -191,6 +206,8 @@ class Worker:
         )
         await self._index_addresses(msg.id, parsed, verdict)
         kind = str(verdict.kind)
+        if self.metrics is not None and job.attempts == 0:
+            self.metrics.message_classified(kind)
         if route.kinds is not None and kind not in route.kinds:
             return await self._final(job, JobStatus.SKIPPED, f"route takes no {kind}", started)
         target = dict(route.kind_targets).get(kind, route.target)
@@ -204,14 +221,14 @@ class Worker:
             log.info("stored event %s for %s (route %s, no webhook)", job.id, msg.id, route.name)
             status = await self._final(job, JobStatus.DELIVERED, "stored", started)
         else:
-            status = await self._send(job, target, body, started)
+            status = await self._send(job, target, route, event, body, raw, parsed, started)
         if status is JobStatus.DELIVERED and route.delete_after_delivery:
             await self._delete_after_delivery(job, parsed)
         return status
 
     async def _storage_failed(self, job: Job, exc: Exception, started: float) -> JobStatus:
         return await self._record(
-            job, outcome.from_error(f"storage: {type(exc).__name__}"), started
+            job, outcome.from_error(f"storage: {causes.describe(exc)}"), started
         )
 
     def _event_key(self, job: Job) -> str:
@@ -232,11 +249,35 @@ class Worker:
         await self.outbox.forget_personal_data(msg.id)  # the row keeps no address
         log.info("deleted raw mail, event and addresses of %s after delivery (policy)", msg.id)
 
-    async def _send(self, job: Job, target: Target, body: bytes, started: float) -> JobStatus:
+    async def _send(
+        self,
+        job: Job,
+        target: Target,
+        route: Route,
+        event: dict[str, object],
+        body: bytes,
+        raw: bytes,
+        parsed: ParsedMessage,
+        started: float,
+    ) -> JobStatus:
+        request = formats.render(
+            formats.Delivery(
+                format=formats.Format(route.format),
+                url=target.url,
+                secrets=tuple(s.reveal() for s in target.secrets),
+                job_id=job.id,
+                timestamp=int(self.wall_clock.now().timestamp()),
+                raw_email=route.raw_email,
+            ),
+            event=event,
+            event_body=body,
+            raw=raw,
+            contents=[a.content for a in parsed.attachments],
+        )
         pin: str | None = None
         if not target.trusted:
             try:
-                pinned = await urlguard.check(target.url, allow_private=self.options.allow_private)
+                pinned = await urlguard.check(request.url, allow_private=self.options.allow_private)
             except urlguard.Refused as exc:
                 return await self._final(job, JobStatus.FAILED, str(exc), started)
             except urlguard.Unresolved:
@@ -244,14 +285,13 @@ class Worker:
                 return await self._record(job, outcome.from_error("dns_error"), started)
             pin = pinned.ip
         now = self.clock.now()
-        secrets = [s.reveal() for s in target.secrets]
-        headers = signing.headers(secrets, job.id, int(self.wall_clock.now().timestamp()), body)
-        resp = await self.sender.post(target.url, body, headers, pin=pin)
+        resp = await self.sender.post(request.url, request.body, request.headers, pin=pin)
         if resp.status_code is None:
             result = outcome.from_error(resp.error or "error")
         else:
             result = outcome.from_response(resp.status_code, resp.retry_after, now)
-        return await self._record(job, result, started)
+        excerpt = resp.body.decode("utf-8", errors="replace") if resp.body else None
+        return await self._record(job, result, started, response=excerpt, kind=_kind(event))
 
     async def _event(
         self,
@@ -263,14 +303,20 @@ class Worker:
     ) -> dict[str, object]:
         msg = job.message
         urls: dict[int, str] = {}
+        inline_limit = route.inline_attachment_limit
         for index, att in enumerate(parsed.attachments):
             if att.size <= route.inline_attachment_limit:
                 continue
             key = keys.attachment_key(msg.id, index, att.filename, self.options.prefix)
             url = await self.objects.store.presign(key, self.options.presign_seconds)
-            if url is not None:  # a backend without URLs keeps no second copy
-                await self.objects.put(dek, key, att.content, att.content_type)
-                urls[index] = url
+            if url is None and self.file_urls is not None:
+                url = self.file_urls.url(key)  # served, signed, by the admin listener
+            if url is None:
+                # No way to reach a stored copy: never leave an attachment unreachable.
+                inline_limit = max(inline_limit, att.size)
+                continue
+            await self.objects.put(dek, key, att.content, att.content_type)
+            urls[index] = url
         raw_url = None
         if route.raw_url:
             raw_url = await self.objects.store.presign(msg.raw_key, self.options.presign_seconds)
@@ -295,9 +341,7 @@ class Worker:
                 expires_at=msg.raw_expires_at,
                 url=raw_url,
             ),
-            attachments=events.AttachmentPolicy(
-                inline_limit=route.inline_attachment_limit, urls=urls
-            ),
+            attachments=events.AttachmentPolicy(inline_limit=inline_limit, urls=urls),
         )
 
     async def _index_addresses(
@@ -336,10 +380,23 @@ class Worker:
             duration_ms=_ms(started),
         )
         await self._store_record(job, attempt, status, None)
-        log.info("job %s (%s): %s: %s", job.id, job.message.id, status.value, detail)
+        level = logging.ERROR if status is JobStatus.FAILED else logging.INFO
+        log.log(level, "job %s (%s): %s: %s", job.id, job.message.id, status.value, detail)
+        if self.metrics is not None and status is JobStatus.FAILED:
+            self.metrics.delivery_attempt("failed", time.monotonic() - started)
+        elif self.metrics is not None and status is JobStatus.DELIVERED:
+            self.metrics.delivery_attempt("delivered", time.monotonic() - started)
         return status
 
-    async def _record(self, job: Job, result: outcome.Outcome, started: float) -> JobStatus:
+    async def _record(
+        self,
+        job: Job,
+        result: outcome.Outcome,
+        started: float,
+        *,
+        response: str | None = None,
+        kind: str | None = None,
+    ) -> JobStatus:
         now = self.clock.now()
         n = job.attempts + 1
         next_at: datetime | None = None
@@ -364,9 +421,20 @@ class Worker:
             status_code=result.status_code,
             detail=result.detail,
             duration_ms=_ms(started),
+            response=response,
+            kind=kind,
         )
         await self._store_record(job, attempt, status, next_at)
-        log.info(
+        if self.metrics is not None:
+            counted = "failed" if status is JobStatus.FAILED else result.verdict.value
+            self.metrics.delivery_attempt(counted, time.monotonic() - started)
+        # A retry is a WARNING; a job that will not be tried again without help, an ERROR.
+        level = {
+            JobStatus.DELIVERED: logging.INFO,
+            JobStatus.PENDING: logging.WARNING,
+        }.get(status, logging.ERROR)
+        log.log(
+            level,
             "job %s (%s) attempt %d: %s%s -> %s",
             job.id,
             job.message.id,
@@ -383,6 +451,16 @@ def _parse_and_classify(
 ) -> tuple[ParsedMessage, Classification]:
     parsed = parse(raw, received_at)
     return parsed, classify(parsed, hints, received_at)
+
+
+def _kind(event: dict[str, object]) -> str | None:
+    data = event.get("data")
+    if isinstance(data, dict):
+        classification = data.get("classification")
+        if isinstance(classification, dict):
+            kind = classification.get("kind")
+            return None if kind is None else str(kind)
+    return None
 
 
 def _ms(started: float) -> int:

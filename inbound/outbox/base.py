@@ -43,4 +43,22 @@ class Outbox(Protocol):
         """Make a failed/refused/cancelled job pending again (redelivery by hand)."""
         ...
 
+    async def retry_now(self, job_id: str, now: datetime) -> bool:
+        """Make a pending job due now; False when it is not pending."""
+        ...
+
+    async def requeue_matching(
+        self, status: JobStatus, since: datetime, until: datetime | None, now: datetime
+    ) -> list[str]:
+        """Requeue every job in ``status`` that reached it in [since, until)."""
+        ...
+
+    async def due_stats(self, now: datetime) -> tuple[int, datetime | None]:
+        """Jobs due now, and when the oldest of them fell due."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise OutboxError unless the outbox answers (readiness)."""
+        ...
+
     async def close(self) -> None: ...

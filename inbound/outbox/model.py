@@ -20,6 +20,17 @@ class JobStatus(StrEnum):
     CANCELLED = "cancelled"  # stopped by an operator or by erasure
 
 
+# One line per state, for help texts (CLI, admin page).
+STATUS_HELP = {
+    JobStatus.PENDING: "waiting for its next attempt (next_attempt_at)",
+    JobStatus.SENDING: "claimed by a worker now (due again if the worker dies)",
+    JobStatus.DELIVERED: "the webhook answered 2xx, or the event was stored (no webhook)",
+    JobStatus.REFUSED: "the webhook answered 403, 406 or 410: not tried again",
+    JobStatus.FAILED: "retries ran out, or nothing is left to send (raw mail expired)",
+    JobStatus.SKIPPED: "the route does not take this kind of message",
+    JobStatus.CANCELLED: "stopped by an operator or by erasure",
+}
+
 FINAL_STATUSES = frozenset(
     {
         JobStatus.DELIVERED,
@@ -120,3 +131,18 @@ class Attempt:
     detail: str | None = None
     duration_ms: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The first 1 KB of the webhook's answer (what an operator reads first when it fails).
+    response: str | None = None
+    kind: str | None = None  # the classification kind the attempt delivered
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "at": self.at.isoformat(),
+            "outcome": self.outcome,
+            "status_code": self.status_code,
+            "detail": self.detail,
+            "duration_ms": self.duration_ms,
+            "response": self.response,
+            "kind": self.kind,
+        }

@@ -90,9 +90,13 @@ CREATE TABLE IF NOT EXISTS attempts (
     status_code INTEGER,
     detail TEXT,
     duration_ms INTEGER,
+    response TEXT,
+    kind TEXT,
     PRIMARY KEY (job_id, n)
 );
 """
+# Columns added after release 1: (table, column, type), added to older files at open.
+_ADDED_COLUMNS = (("attempts", "response", "TEXT"), ("attempts", "kind", "TEXT"))
 
 
 def _ts(value: datetime) -> float:
@@ -137,6 +141,10 @@ class SqliteOutbox:
             columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
             if "lease_owner" not in columns:  # a release-1 file: who holds a lease
                 conn.execute("ALTER TABLE jobs ADD COLUMN lease_owner TEXT")
+            for table, column, kind in _ADDED_COLUMNS:
+                have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+                if column not in have:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
             self._conn = conn
         return self._conn
 
@@ -240,7 +248,9 @@ class SqliteOutbox:
             if conn.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,)).fetchone() is None:
                 return False
             conn.execute(
-                "INSERT OR REPLACE INTO attempts VALUES (?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO attempts"
+                " (job_id, n, at, outcome, status_code, detail, duration_ms, response, kind)"
+                " VALUES (?,?,?,?,?,?,?,?,?)",
                 (
                     job_id,
                     attempt.n,
@@ -249,6 +259,8 @@ class SqliteOutbox:
                     attempt.status_code,
                     attempt.detail,
                     attempt.duration_ms,
+                    attempt.response,
+                    attempt.kind,
                 ),
             )
             conn.execute(
@@ -312,7 +324,75 @@ class SqliteOutbox:
 
         return await self._run(work)
 
+    async def retry_now(self, job_id: str, now: datetime) -> bool:
+        """Make a pending job due now (an operator's "retry now"); False if not pending."""
+
+        def work(conn: sqlite3.Connection) -> bool:
+            with self._tx(conn):
+                cur = conn.execute(
+                    "UPDATE jobs SET next_attempt_at = ?, updated_at = ?"
+                    " WHERE id = ? AND status = 'pending'",
+                    (_ts(now), _ts(now), job_id),
+                )
+                return cur.rowcount == 1
+
+        return await self._run(work)
+
+    async def requeue_matching(
+        self, status: JobStatus, since: datetime, until: datetime | None, now: datetime
+    ) -> list[str]:
+        """Requeue every job in ``status`` that reached it in [since, until); their ids."""
+        if status not in (
+            JobStatus.FAILED,
+            JobStatus.REFUSED,
+            JobStatus.CANCELLED,
+            JobStatus.DELIVERED,
+        ):
+            return []
+
+        def work(conn: sqlite3.Connection) -> list[str]:
+            with self._tx(conn):
+                ids = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT id FROM jobs WHERE status = ? AND updated_at >= ?"
+                        " AND updated_at < ? ORDER BY updated_at",
+                        (
+                            status.value,
+                            _ts(since),
+                            float("inf") if until is None else _ts(until),
+                        ),
+                    )
+                ]
+                conn.executemany(
+                    "UPDATE jobs SET status = 'pending', next_attempt_at = ?, created_at = ?,"
+                    " updated_at = ? WHERE id = ?",
+                    [(_ts(now), _ts(now), _ts(now), i) for i in ids],
+                )
+            return ids
+
+        return await self._run(work)
+
     # ------------------------------------------------------------ reads
+
+    async def due_stats(self, now: datetime) -> tuple[int, datetime | None]:
+        """How many jobs are due now (pending, or a lapsed lease), and the oldest due time."""
+        t = _ts(now)
+
+        def work(conn: sqlite3.Connection) -> tuple[int, datetime | None]:
+            row = conn.execute(
+                "SELECT COUNT(*), MIN(due) FROM (SELECT CASE status WHEN 'pending'"
+                " THEN next_attempt_at ELSE lease_until END AS due FROM jobs"
+                " WHERE status IN ('pending', 'sending')) WHERE due <= ?",
+                (t,),
+            ).fetchone()
+            return int(row[0]), None if row[1] is None else _dt(row[1])
+
+        return await self._run(work)
+
+    async def ping(self) -> None:
+        """Raise OutboxError unless the outbox answers a query (readiness)."""
+        await self._run(lambda conn: conn.execute("SELECT 1 FROM jobs LIMIT 1").fetchall())
 
     async def next_due(self) -> datetime | None:
         def work(conn: sqlite3.Connection) -> datetime | None:
@@ -346,8 +426,8 @@ class SqliteOutbox:
     async def attempts(self, job_id: str) -> list[Attempt]:
         def work(conn: sqlite3.Connection) -> list[Attempt]:
             rows = conn.execute(
-                "SELECT job_id, n, at, outcome, status_code, detail, duration_ms FROM attempts"
-                " WHERE job_id = ? ORDER BY n",
+                "SELECT job_id, n, at, outcome, status_code, detail, duration_ms, response, kind"
+                " FROM attempts WHERE job_id = ? ORDER BY n",
                 (job_id,),
             ).fetchall()
             return [
@@ -359,6 +439,8 @@ class SqliteOutbox:
                     status_code=r[4],
                     detail=r[5],
                     duration_ms=r[6],
+                    response=r[7],
+                    kind=r[8],
                 )
                 for r in rows
             ]

@@ -22,6 +22,7 @@ from inbound.accept import Accepted, Arrival
 from inbound.clock import Clock, SystemClock
 from inbound.config import Route
 from inbound.errors import AcceptFailed
+from inbound.log import mask_address
 from inbound.outbox.model import Envelope, NewJob
 from inbound.routing import Verdict, resolve
 from inbound.smtp import replies, trace
@@ -49,7 +50,9 @@ class Handler:
         spool_dir: Path | None = None,
         spool_memory_limit: int = DEFAULT_MEMORY_LIMIT,
         ipv6_prefix: int = 64,
+        metrics: Any = None,  # inbound.metrics.Metrics: counts final replies
     ) -> None:
+        self.metrics = metrics
         self.routes = routes
         self.domains = domains
         self.max_recipients = max_recipients
@@ -72,13 +75,13 @@ class Handler:
     async def handle_MAIL(  # aiosmtpd hook name
         self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
     ) -> str:
-        if not address.isascii() and not envelope.smtp_utf8:
-            return replies.NEEDS_SMTPUTF8
         client = session.peer[0] if isinstance(session.peer, tuple) else "?"
+        if not address.isascii() and not envelope.smtp_utf8:
+            return self._refused(replies.NEEDS_SMTPUTF8, "MAIL", client, None)
         client = client_key(client, self.ipv6_prefix)
         if self.limiter is not None and not self.limiter.allow(client):
             log.warning("rate limit: a client is over its message rate (450)")
-            return replies.RATE_LIMITED
+            return self._refused(replies.RATE_LIMITED, "MAIL", client, None)
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return replies.OK_SENDER
@@ -86,15 +89,16 @@ class Handler:
     async def handle_RCPT(  # aiosmtpd hook name
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
+        client = session.peer[0] if isinstance(session.peer, tuple) else "?"
         if not address.isascii() and not envelope.smtp_utf8:
-            return replies.NEEDS_SMTPUTF8
+            return self._refused(replies.NEEDS_SMTPUTF8, "RCPT", client, None)
         if len(envelope.rcpt_tos) >= self.max_recipients:
-            return replies.TOO_MANY_RECIPIENTS
+            return self._refused(replies.TOO_MANY_RECIPIENTS, "RCPT", client, address)
         match = resolve(address, self.routes, self.domains)
         if match.verdict is Verdict.RELAY_DENIED:
-            return replies.RELAY_DENIED
+            return self._refused(replies.RELAY_DENIED, "RCPT", client, address)
         if match.verdict is Verdict.UNKNOWN_USER:
-            return replies.UNKNOWN_USER
+            return self._refused(replies.UNKNOWN_USER, "RCPT", client, address)
         # aiosmtpd leaves recording the recipient to a custom hook.
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
@@ -135,12 +139,23 @@ class Handler:
         try:
             accepted = await self._accept(arrival, env, jobs)
         except AcceptFailed:
-            return replies.TRY_AGAIN
+            return self._refused(replies.TRY_AGAIN, "DATA", _peer_ip(session) or "?", None)
         except Exception:
             log.exception("accept raised unexpectedly; answering 451")
-            return replies.TRY_AGAIN
+            return self._refused(replies.TRY_AGAIN, "DATA", _peer_ip(session) or "?", None)
         log.info("accepted %s (%d bytes, %d jobs)", accepted.id, arrival.body.size, len(jobs))
+        if self.metrics is not None:
+            self.metrics.message_accepted(arrival.body.size)
+            self.metrics.smtp_reply(replies.QUEUED)
         return replies.QUEUED.format(id=accepted.id)
+
+    def _refused(self, reply: str, command: str, client: str, rcpt: str | None) -> str:
+        """One log line and one count per refusal: code, client IP, masked recipient."""
+        to = f" to {mask_address(rcpt)}" if rcpt else ""
+        log.info("refused %s from %s%s: %s", command, client, to, reply)
+        if self.metrics is not None:
+            self.metrics.smtp_reply(reply)
+        return reply
 
     async def handle_exception(self, error: Exception) -> str:
         # aiosmtpd's default sends the exception's class and text to the peer.

@@ -129,7 +129,7 @@ class _SMTP(SMTP):
             if isinstance(transport, asyncio.WriteTransport):
                 transport.write(replies.TOO_MANY_CONNECTIONS.encode() + b"\r\n")
             transport.close()
-            log.warning("refused a connection: too many sessions from one client")
+            log.warning("refused a connection from %s: too many sessions (421)", self._ip)
             return
         self._refused = False
         tracker.per_ip[self._ip] = count + 1
@@ -148,9 +148,19 @@ class _SMTP(SMTP):
             tracker.per_ip.pop(self._ip, None)
         super().connection_lost(exc)
 
+    def _refusal(self, reply: str) -> str:
+        """A final refusal of MAIL or DATA made here (not in the handler): logged, counted."""
+        log.info("refused a message from %s: %s", self._ip, reply)
+        if self._handler.metrics is not None:
+            self._handler.metrics.smtp_reply(reply)
+        return reply
+
     async def push(self, status: AnyStr) -> None:
         if isinstance(status, str) and status in _REWRITE:
-            await super().push(_REWRITE[status])
+            replacement = _REWRITE[status]
+            if replacement == replies.TOO_BIG:  # MAIL FROM SIZE= over the cap (RFC 1870)
+                self._refusal(replacement)
+            await super().push(replacement)
             return
         await super().push(status)
 
@@ -163,7 +173,7 @@ class _SMTP(SMTP):
     @syntax("MAIL FROM: <address>", extended=" [SP <mail-parameters>]")  # for HELP
     async def smtp_MAIL(self, arg: str | None) -> None:  # aiosmtpd command method
         if self._limits.require_tls and self.tls_context and self._tls_protocol is None:
-            await self.push(replies.TLS_REQUIRED)
+            await self.push(self._refusal(replies.TLS_REQUIRED))
             return
         await super().smtp_MAIL(arg)
 
@@ -187,7 +197,7 @@ class _SMTP(SMTP):
         tracker = self._tracker
         if tracker.bytes_in_flight >= tracker.max_bytes:
             log.warning("DATA refused: the in-flight byte budget is spent (452)")
-            await self.push(replies.NO_ROOM)
+            await self.push(self._refusal(replies.NO_ROOM))
             return
         tracker.data_started()
         counted = 0
@@ -199,9 +209,11 @@ class _SMTP(SMTP):
             if status is None:
                 arrival.body.finish()
                 status = await self._handler.data(self.session, self.envelope, arrival)
+            else:
+                self._refusal(status)  # (the handler counts its own answers)
         except StorageError as exc:
             log.warning("DATA: the spool failed (%s); answering 451", exc)
-            status = replies.TRY_AGAIN
+            status = self._refusal(replies.TRY_AGAIN)
         finally:
             tracker.data_finished()
             tracker.bytes_in_flight -= counted
