@@ -43,6 +43,8 @@ log = logging.getLogger("inbound.admin")
 _OPEN = frozenset({"/metrics", "/healthz", "/readyz"})
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MAX_LIMIT = 500
+_BEARER = web.RequestKey("inbound_bearer", bool)  # a valid Bearer token came with it
+_SESSION = web.RequestKey("inbound_session", str)  # the valid session cookie, or ""
 
 
 class AdminServer:
@@ -87,9 +89,11 @@ class AdminServer:
         return app
 
     async def start(self) -> tuple[str, int]:
-        self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            self.app(), access_log=None, handle_signals=False, shutdown_timeout=2.0
+        )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, shutdown_timeout=2.0)
+        site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         address = self._runner.addresses[0]
         self.port = address[1]
@@ -110,21 +114,23 @@ class AdminServer:
             return await handler(request)
         if self.auth.token is None and not self._host_ok(request):
             return web.Response(status=421, text="unknown host name for this listener\n")
-        request["bearer"] = self.auth.bearer_ok(request.headers.get("Authorization"))
+        request[_BEARER] = self.auth.bearer_ok(request.headers.get("Authorization"))
         session = request.cookies.get(COOKIE)
-        request["session"] = session if self.auth.session_ok(session, time.time()) else None
+        request[_SESSION] = (
+            session if session and self.auth.session_ok(session, time.time()) else ""
+        )
         if path == "/login":
             return await handler(request)
-        signed_in = request["bearer"] or request["session"] is not None
+        signed_in = request[_BEARER] or bool(request[_SESSION])
         if self.auth.token is not None and not signed_in:
             if path.startswith("/api/"):
                 return _json({"error": "a valid token is required"}, 401)
             raise web.HTTPSeeOther("/login")
-        if request.method == "POST" and not request["bearer"]:
+        if request.method == "POST" and not request[_BEARER]:
             given = request.headers.get("X-CSRF-Token")
             if given is None and request.content_type == "application/x-www-form-urlencoded":
                 given = str((await request.post()).get("csrf", ""))
-            if not self.auth.csrf_ok(request["session"], given):
+            if not self.auth.csrf_ok(request[_SESSION], given):
                 return _json({"error": "missing or wrong CSRF token"}, 403)
         return await handler(request)
 
@@ -158,7 +164,7 @@ class AdminServer:
         key = request.match_info["key"]
         q = request.query
         if self.files is None or not self.files.check(
-            key, q.get("expires", ""), q.get("sig", ""), time.time()
+            key, q.get("expires", ""), q.get("sig", ""), self.api.clock.now().timestamp()
         ):
             return web.Response(status=403, text="invalid or expired link\n")
         message_id = key[len(self.files.prefix) :].split("/")[1]
@@ -239,9 +245,9 @@ class AdminServer:
     # ------------------------------------------------------------ page
 
     async def ui_index(self, request: web.Request) -> web.StreamResponse:
-        session = request["session"]
+        session = request[_SESSION]
         new_cookie = None
-        if session is None:  # open mode: a session only to key the CSRF token
+        if not session:  # open mode: a session only to key the CSRF token
             session = new_cookie = self.auth.new_session(time.time())
         status_text = request.query.get("status") or None
         try:
@@ -270,7 +276,7 @@ class AdminServer:
         return resp
 
     async def ui_login_form(self, request: web.Request) -> web.StreamResponse:
-        if self.auth.token is None or request["session"] is not None:
+        if self.auth.token is None or request[_SESSION]:
             raise web.HTTPSeeOther("/")
         return web.Response(text=page.login(), content_type="text/html", headers=_PAGE_HEADERS)
 

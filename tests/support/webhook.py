@@ -39,6 +39,7 @@ class Receiver:
         self.deliveries: list[Delivery] = []
         self.script: deque[tuple[int, dict[str, str]]] = deque()
         self.delay_seconds = 0.0
+        self.response_body = b""  # sent with every answer (the admin API keeps 1 KB of it)
         self.arrived = threading.Event()  # set when a POST has come in (before any delay)
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
@@ -65,8 +66,9 @@ class Receiver:
                 self.send_response(status)
                 for key, value in extra.items():
                     self.send_header(key, value)
-                self.send_header("content-length", "0")
+                self.send_header("content-length", str(len(receiver.response_body)))
                 self.end_headers()
+                self.wfile.write(receiver.response_body)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
