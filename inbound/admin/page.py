@@ -65,7 +65,8 @@ def _attempts(attempts: list[dict[str, Any]]) -> str:
     rows = "".join(
         "<tr>"
         f"<td>{a['n']}</td><td>{escape(a['at'][:19])}</td><td>{escape(str(a['outcome']))}</td>"
-        f"<td>{escape(str(a['status_code'] or ''))}</td><td>{escape(a['detail'] or '')}</td>"
+        f"<td>{escape(str(a['status_code'] or ''))}</td>"
+        f"<td>{escape('' if a['status_code'] else a['detail'] or '')}</td>"
         f"<td>{escape(str(a['duration_ms'] or 0))} ms</td>"
         f"<td><code>{escape((a['response'] or '')[:200])}</code></td></tr>"
         for a in attempts
