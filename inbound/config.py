@@ -535,7 +535,8 @@ def _url(value: Any, key: str, *, allow_private: bool) -> str:
     except ValueError as exc:
         raise ConfigError(key, f"not a valid URL: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(key, f"must be an http(s) URL with a host, not {text!r}")
+        shown = re.sub(r"//[^/@]*@", "//***@", text)  # no password in an error line
+        raise ConfigError(key, f"must be an http(s) URL with a host, not {shown!r}")
     if parts.scheme != "https" and not allow_private:
         raise ConfigError(key, "must be https (set delivery.allow_private_webhooks for http)")
     if not allow_private and (why := urlguard.config_refusal(parts.hostname)) is not None:

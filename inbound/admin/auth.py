@@ -29,9 +29,11 @@ class Auth:
     key: bytes  # keys sessions and CSRF tokens
 
     @classmethod
-    def create(cls, token: str | None) -> Auth:
+    def create(cls, token: str | None, open_key: bytes | None = None) -> Auth:
+        """``open_key`` keys sessions without a token: the same in every process of one
+        install (derived from the install secret), so any process checks any form."""
         if token is None:
-            return cls(token=None, key=secrets.token_bytes(32))
+            return cls(token=None, key=open_key or secrets.token_bytes(32))
         key = hmac.new(b"inbound-admin-session", token.encode(), hashlib.sha256).digest()
         return cls(token=token, key=key)
 

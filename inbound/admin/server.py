@@ -59,7 +59,9 @@ class AdminServer:
         objects: SealedObjects,
         files: FileSigner | None,
         allowed_hosts: frozenset[str] = frozenset(),
+        reuse_port: bool = False,
     ) -> None:
+        self.reuse_port = reuse_port
         self.host, self.port = host, port
         self.auth, self.api, self.metrics = auth, api, metrics
         self.objects, self.files = objects, files
@@ -93,7 +95,7 @@ class AdminServer:
             self.app(), access_log=None, handle_signals=False, shutdown_timeout=2.0
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
+        site = web.TCPSite(self._runner, self.host, self.port, reuse_port=self.reuse_port or None)
         await site.start()
         address = self._runner.addresses[0]
         self.port = address[1]

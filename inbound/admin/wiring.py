@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from inbound import crypto
 from inbound.admin.api import Api
 from inbound.admin.auth import Auth
 from inbound.admin.files import FileSigner
@@ -31,12 +32,15 @@ def build(service: Service, files_key: bytes) -> AdminServer:
     return AdminServer(
         host=admin.host,
         port=admin.port,
-        auth=Auth.create(token),
+        auth=Auth.create(token, open_key=crypto.derive(files_key, "admin-session")),
         api=Api(outbox=service.outbox, store=service.store, clock=service.clock),
         metrics=service.metrics,
         objects=service.objects,
         files=_signer(service, files_key, admin.public_url or ""),
         allowed_hosts=frozenset(h.strip("[]").lower() for h in allowed),
+        # Several processes of one `inbound serve` share the port (SO_REUSEPORT); the
+        # metrics and the outbox are the whole service's, so any of them may answer.
+        reuse_port=bool(getattr(service, "reuse_port", False)),
     )
 
 

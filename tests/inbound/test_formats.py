@@ -233,3 +233,13 @@ def test_render_signs_the_body_it_sends() -> None:
     assert req.url == "https://h.test/x"
     Webhook(SECRET).verify(req.body, req.headers)
     assert "RawEmail" not in json.loads(req.body)
+
+
+def test_a_bad_url_with_a_password_is_reported_without_it() -> None:
+    from inbound.config import from_mapping
+    from inbound.errors import ConfigError
+
+    route = {"name": "r", "recipients": ["*@x.test"], "url": "ftp://u:hunter2@h/x"}
+    with pytest.raises(ConfigError) as caught:
+        from_mapping({"routes": [{**route, "secret": SECRET}]}, {}, {})
+    assert "hunter2" not in str(caught.value) and "ftp://***@h/x" in str(caught.value)
