@@ -109,6 +109,7 @@ class Service:
         self.store = open_store(settings)
         self.outbox = SqliteOutbox(settings.outbox_file)
         self.sender = Sender(settings.delivery_concurrency)
+        self.reuse_port = reuse_port  # several processes share the ports (admin too)
         self.metrics = Metrics(multiprocess_dir=settings.metrics_multiprocess_dir)
         secret = install_secret(settings)
         self._files_key = crypto.derive(secret, "files")

@@ -5,31 +5,26 @@ outcome, a kind): never an address, a subject, a route's URL or a message id.
 
 Counters and the histogram live in the process that counts. With several processes
 (``inbound serve --processes N``) the supervisor sets ``PROMETHEUS_MULTIPROC_DIR`` before
-the children start (and before this module is imported, as prometheus-client reads it at
-import); every process then writes its figures to files there, and ``/metrics`` in any
-process adds up all of them (``MultiProcessCollector``), so the figures are the whole
-service's. The two outbox gauges are not counted by anyone: they are read from the outbox
-(shared by every process) when ``/metrics`` is scraped, so they are right in both modes.
+the children start; every process then writes its figures to files there, and
+``/metrics`` in any process adds up all of them (``MultiProcessCollector``), so the figures
+are the whole service's. prometheus-client picks its value store when it is first
+imported, so this module imports it only when a ``Metrics`` is made (in the process that
+counts, after the variable is set), never at import: the supervisor, which imports the
+service before it sets the variable, never loads it. The two outbox gauges are not counted
+by anyone: they are read from the outbox (shared by every process) when ``/metrics`` is
+scraped, so they are right in both modes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
+if TYPE_CHECKING:
+    from prometheus_client.registry import Collector
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-CONTENT_TYPE = CONTENT_TYPE_LATEST
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Webhook attempts take milliseconds to the 30 s deadline (DESIGN §6).
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 # inbound_deliveries_total{outcome}: one per attempt.
@@ -46,6 +41,8 @@ class DueStats:
 
 def process_exited(pid: int) -> None:
     """For the supervisor (multi-process mode): a child is gone; tidy its live files."""
+    from prometheus_client import multiprocess
+
     multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]  # untyped upstream
 
 
@@ -53,6 +50,8 @@ class Metrics:
     """The service's counters; one per Service, each on its own registry (tests stay apart)."""
 
     def __init__(self, *, multiprocess_dir: str | None = None) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Histogram
+
         # Set (from PROMETHEUS_MULTIPROC_DIR, read by config) when several processes count.
         self.multiprocess_dir = multiprocess_dir
         self.registry = CollectorRegistry(auto_describe=True)
@@ -108,36 +107,39 @@ class Metrics:
 
     def exposition(self, due: DueStats | None) -> bytes:
         """The text format for ``GET /metrics``: this process or every process, plus gauges."""
+        from prometheus_client import CollectorRegistry, generate_latest, multiprocess
+
         registry = CollectorRegistry(auto_describe=False)
         if self.multiprocess_dir:
             multiprocess.MultiProcessCollector(registry, path=self.multiprocess_dir)  # type: ignore[no-untyped-call]  # same
         else:
-            registry.register(_Forward(self.registry))
+            registry.register(_collector(lambda: self.registry.collect()))
         if due is not None:
-            registry.register(_Due(due))
+            registry.register(_collector(lambda: _gauges(due)))
         return generate_latest(registry)
 
 
-class _Forward(Collector):
-    def __init__(self, source: CollectorRegistry) -> None:
-        self.source = source
+def _collector(collect: Any) -> Collector:
+    """Anything with ``collect()`` is a collector to prometheus-client (duck-typed there)."""
 
-    def collect(self) -> Iterator[object]:  # type: ignore[override]  # Metric is untyped here
-        yield from self.source.collect()
+    class _Collect:
+        def collect(self) -> Iterator[Any]:
+            yield from collect()
+
+    return cast("Collector", _Collect())
 
 
-class _Due(Collector):
-    def __init__(self, due: DueStats) -> None:
-        self.due = due
+def _gauges(due: DueStats) -> Iterator[Any]:
+    from prometheus_client.core import GaugeMetricFamily
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        yield GaugeMetricFamily(
-            "inbound_outbox_due_jobs",
-            "Delivery jobs pending and due now",
-            value=self.due.due_jobs,
-        )
-        yield GaugeMetricFamily(
-            "inbound_outbox_oldest_due_seconds",
-            "Seconds the oldest due job has been waiting (0 when none is due)",
-            value=self.due.oldest_due_seconds,
-        )
+    yield GaugeMetricFamily(
+        "inbound_outbox_due_jobs", "Delivery jobs pending and due now", value=due.due_jobs
+    )
+    yield GaugeMetricFamily(
+        "inbound_outbox_oldest_due_seconds",
+        "Seconds the oldest due job has been waiting (0 when none is due)",
+        value=due.oldest_due_seconds,
+    )
+
+
+__all__ = ["CONTENT_TYPE", "DueStats", "Metrics", "process_exited"]

@@ -199,10 +199,14 @@ class Supervisor:
         prepare(self.settings)
         metrics = metrics_dir(self.settings, self.environ)
         placeholder = _Placeholder(self.settings.listen_host, self.settings.listen_port)
-        self.settings = replace(self.settings, listen_port=placeholder.port)
+        self.settings = replace(
+            self.settings, listen_port=placeholder.port, metrics_multiprocess_dir=str(metrics)
+        )
         previous = {
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)
         }
+        # SIGHUP (systemctl reload) reloads TLS certificates: passed on, nothing stops.
+        previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, self._on_hup)
         try:
             acceptors = [c for c in self.plan if c.role is Role.SMTP]
             workers = [c for c in self.plan if c.role is Role.WORKER]
@@ -244,6 +248,14 @@ class Supervisor:
         # stop listening now, not when the watch loop next looks.
         self._stopping = True
         self._signal_children()
+
+    def _on_hup(self, signum: int, frame: FrameType | None) -> None:
+        if os.getpid() != self._pid:
+            return  # a child just forked: its own loop reloads on the next SIGHUP
+        for process in self.running.values():
+            if process.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, signal.SIGHUP)
 
     def _signal_children(self) -> None:
         for process in self.running.values():
@@ -346,6 +358,7 @@ def _child_main(settings: Settings, child: Child, workers: int) -> None:
     # loop of app.serve installs the child's own.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until app.serve's loop takes it
     index = child.index if child.role is Role.WORKER else None
     code = asyncio.run(
         app.serve(

@@ -7,9 +7,11 @@ Also the multi-process mode: counts made in separate processes (as ``inbound ser
 from __future__ import annotations
 
 import os
+import signal
 import smtplib
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -17,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from inbound.clock import FakeClock
 from inbound.metrics import Metrics
+from tests.inbound.test_serve import Serve, _free_port, serve_factory  # noqa: F401  (fixture)
 from tests.support.service import Running, message, settings_for, webhook_route
 from tests.support.webhook import Receiver
 
@@ -138,3 +141,38 @@ def test_multiprocess_mode_adds_up_every_process(tmp_path: Path) -> None:
     # This process counted nothing itself: without the directory it reports only its own.
     own = _samples(Metrics().exposition(None).decode())
     assert own[("inbound_messages_accepted_total", ())] == 0
+
+
+def test_inbound_serve_with_two_processes_reports_the_whole_service(
+    tmp_path: Path,
+    serve_factory: list[Serve],  # noqa: F811  (the fixture)
+) -> None:
+    """Acceptors of one `inbound serve --processes 2` share the count; any of them answers."""
+    admin_port = _free_port()
+    data = ["--data-dir", str(tmp_path / "d"), "--domain", "example.test"]
+    serve = Serve(tmp_path, *data, "--processes", "2", "--admin-listen", f"127.0.0.1:{admin_port}")
+    serve_factory.append(serve)
+    sent = 6
+    for i in range(sent):  # one connection each: the kernel spreads them over acceptors
+        with smtplib.SMTP("127.0.0.1", serve.port, timeout=30) as s:
+            s.sendmail("a@sender.test", ["x@example.test"], message(f"m{i}").as_bytes())
+        with smtplib.SMTP("127.0.0.1", serve.port, timeout=30) as s:
+            s.ehlo()
+            s.mail("a@sender.test")
+            assert s.rcpt("x@elsewhere.test")[0] == 550
+    deadline = time.monotonic() + 30
+    while True:
+        m = _samples(httpx.get(f"http://127.0.0.1:{admin_port}/metrics").text)
+        if m.get(("inbound_classified_total", (("kind", "message"),))) == sent:
+            break
+        assert time.monotonic() < deadline, m
+        time.sleep(0.2)
+    for _ in range(4):  # whichever process answers, the figures are the service's
+        m = _samples(httpx.get(f"http://127.0.0.1:{admin_port}/metrics").text)
+        assert m[("inbound_messages_accepted_total", ())] == sent
+        assert m[("inbound_smtp_replies_total", (("code", "550"),))] == sent
+        assert m[("inbound_smtp_replies_total", (("code", "250"),))] == sent
+    pids = {p.name.split("_")[-1] for p in (tmp_path / "d" / "run").rglob("*.db")}
+    assert len(pids) >= 3  # the acceptors and the workers each wrote their own files
+    serve.signal(signal.SIGTERM)
+    assert serve.wait() == 0

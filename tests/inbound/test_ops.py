@@ -118,9 +118,11 @@ def _issuer_trusted(port: int, ca: trustme.CA) -> bool:
         return True
 
 
+@pytest.mark.parametrize("processes", [1, 2])
 def test_sighup_reloads_the_tls_certificate_without_a_restart(
     tmp_path: Path,
     serve_factory: list[Serve],  # noqa: F811  (the fixture)
+    processes: int,
 ) -> None:
     old_ca, new_ca = trustme.CA(), trustme.CA()
     cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
@@ -129,16 +131,21 @@ def test_sighup_reloads_the_tls_certificate_without_a_restart(
     config.write_text(
         f'[server]\ndomains = ["example.test"]\ntls_cert = "{cert_file}"\ntls_key = "{key_file}"\n'
     )
-    serve = Serve(tmp_path, "--config", str(config), "--data-dir", str(tmp_path / "d"))
+    data = ["--config", str(config), "--data-dir", str(tmp_path / "d")]
+    serve = Serve(tmp_path, *data, "--processes", str(processes))
     serve_factory.append(serve)
     assert _issuer_trusted(serve.port, old_ca) and not _issuer_trusted(serve.port, new_ca)
     _write_cert(new_ca, cert_file, key_file)  # the renewal (certbot, acme.sh...)
     assert _issuer_trusted(serve.port, old_ca)  # nothing changes before the signal
     serve.signal(signal.SIGHUP)
     deadline = time.monotonic() + 20
-    while "TLS certificate reloaded" not in serve.log.read_text():
+    while serve.log.read_text().count("TLS certificate reloaded") < processes:
         assert time.monotonic() < deadline, serve.log.read_text()
         time.sleep(0.1)
-    assert _issuer_trusted(serve.port, new_ca) and not _issuer_trusted(serve.port, old_ca)
+    # Every acceptor reloaded (connections spread over them): each one trusts the new CA.
+    for _ in range(4 * processes):
+        assert _issuer_trusted(serve.port, new_ca)
+    assert not _issuer_trusted(serve.port, old_ca)
+    assert serve.proc.poll() is None  # SIGHUP stopped nothing
     serve.signal(signal.SIGTERM)
     assert serve.wait() == 0
