@@ -27,8 +27,6 @@ if TYPE_CHECKING:
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Webhook attempts take milliseconds to the 30 s deadline (DESIGN §6).
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-# inbound_deliveries_total{outcome}: one per attempt.
-OUTCOMES = ("delivered", "retry", "refused", "failed")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,13 +35,6 @@ class DueStats:
 
     due_jobs: int  # pending and due now
     oldest_due_seconds: float  # how long the oldest due job has waited (0: none due)
-
-
-def process_exited(pid: int) -> None:
-    """For the supervisor (multi-process mode): a child is gone; tidy its live files."""
-    from prometheus_client import multiprocess
-
-    multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]  # untyped upstream
 
 
 class Metrics:
@@ -111,7 +102,8 @@ class Metrics:
 
         registry = CollectorRegistry(auto_describe=False)
         if self.multiprocess_dir:
-            multiprocess.MultiProcessCollector(registry, path=self.multiprocess_dir)  # type: ignore[no-untyped-call]  # same
+            # prometheus-client leaves this constructor untyped.
+            multiprocess.MultiProcessCollector(registry, path=self.multiprocess_dir)  # type: ignore[no-untyped-call]
         else:
             registry.register(_collector(lambda: self.registry.collect()))
         if due is not None:
@@ -142,4 +134,4 @@ def _gauges(due: DueStats) -> Iterator[Any]:
     )
 
 
-__all__ = ["CONTENT_TYPE", "DueStats", "Metrics", "process_exited"]
+__all__ = ["CONTENT_TYPE", "DueStats", "Metrics"]

@@ -34,7 +34,7 @@ from inbound.admin.api import Api, BadRequest, parse_status, parse_time
 from inbound.admin.auth import COOKIE, SESSION_SECONDS, Auth
 from inbound.admin.files import FileSigner
 from inbound.errors import InboundError
-from inbound.metrics import DueStats, Metrics
+from inbound.metrics import CONTENT_TYPE, DueStats, Metrics
 from inbound.sealed import SealedObjects
 from inbound.storage.base import ObjectNotFound
 
@@ -152,7 +152,7 @@ class AdminServer:
         except InboundError as exc:
             log.warning("metrics: outbox unreadable (%s); gauges left out", type(exc).__name__)
         body = self.metrics.exposition(due)
-        return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4"})
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
     async def healthz(self, request: web.Request) -> web.Response:
         return web.Response(text="ok\n")
