@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from inbound.cli import build_parser
@@ -60,3 +63,19 @@ def test_dockerfile_runs_as_a_user_and_its_command_parses() -> None:
     assert json.loads(entry) == ["inbound"]
     args = build_parser().parse_args(json.loads(cmd))
     assert args.command == "serve" and args.admin_listen == "0.0.0.0:8025"
+
+
+def test_systemd_accepts_the_unit_where_systemd_analyze_exists(tmp_path: Path) -> None:
+    """``systemd-analyze verify`` on the unit, ExecStart pointed at this install's command."""
+    analyze = shutil.which("systemd-analyze")
+    inbound = shutil.which("inbound") or str(Path(sys.executable).with_name("inbound"))
+    text = (ROOT / "deploy" / "inbound.service").read_text()
+    unit = tmp_path / "inbound.service"
+    unit.write_text(text.replace("/opt/inbound/.venv/bin/inbound", inbound))
+    if analyze is None:  # Debian's systemd comes with chromium, which the browser test installs
+        assert "[Service]" in text and "[Install]" in text
+        return
+    done = subprocess.run(
+        [analyze, "verify", str(unit)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0 and "inbound.service" not in done.stderr, done.stderr
