@@ -48,7 +48,7 @@ class DataReader:
         self._sink = sink
         self.limit = limit
         self.max_line_length = max(max_line_length, MIN_MAX_LINE_LENGTH)
-        self._carry = b""  # the unfinished last line
+        self._carry = bytearray()  # the unfinished last line
         # Did the last finished line end in CRLF? At the start: yes (the DATA line did).
         # False while a folded line is open, so its tail can never look like "<CRLF>.".
         self._after_crlf = True
@@ -62,14 +62,18 @@ class DataReader:
 
     def feed(self, block: bytes) -> bytes | None:
         """Take the next block; at the end of data return what followed it (pipelined)."""
-        buf = self._carry + block if self._carry else block
         self.received += len(block)
-        last_nl = buf.rfind(b"\n")
+        last_nl = block.rfind(b"\n")
         if last_nl < 0:
-            self._carry = self._fold_open_line(buf)
+            # Still inside one line: append in place (a line trickled in a byte at a time
+            # costs linear time, not a copy of the whole line per byte).
+            self._carry += block
+            if len(self._carry) > self.max_line_length:
+                self._carry = bytearray(self._fold_open_line(bytes(self._carry)))
             self._check_size()
             return None
-        lines, carry = buf[: last_nl + 1], buf[last_nl + 1 :]
+        lines = bytes(self._carry) + block[: last_nl + 1] if self._carry else block[: last_nl + 1]
+        carry = block[last_nl + 1 :]
         probe_head = b"\r\n" if self._after_crlf else b"\n"
         end = (probe_head + lines).find(_EOD)
         if end >= 0:
@@ -79,12 +83,12 @@ class DataReader:
             self._check_size()
             if cut > 0:
                 self._emit(lines[:cut])
-            self._carry = b""
+            self._carry = bytearray()
             return rest
         self._after_crlf = lines.endswith(b"\r\n")
         self._check_size()
         self._emit(lines)
-        self._carry = self._fold_open_line(carry)
+        self._carry = bytearray(self._fold_open_line(carry))
         return None
 
     # ------------------------------------------------------------ internals
@@ -96,9 +100,10 @@ class DataReader:
     def _fold_open_line(self, line: bytes) -> bytes:
         """Fold an unfinished line that is already over the cap; return what stays open."""
         while len(line) > (cap := self._cap()):
-            # The stuffed dot of a line's start is not stored: fold what is stored.
+            # The stuffed dot of a line's start is not stored, and a CR at the end may be
+            # half of the line's CRLF: fold only on what is surely the line's content.
             skip = 1 if not self._line_open and line.startswith(b".") else 0
-            if len(line) - skip <= cap:
+            if len(line) - skip - line.endswith(b"\r") <= cap:
                 break
             cut = skip + _cut(line[skip:], cap)
             piece = line[skip:cut]
