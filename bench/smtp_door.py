@@ -6,7 +6,10 @@ no delivery worker), and this process sends to it over loopback with asyncio soc
 one new connection per message, ``--sessions`` at a time. Reported per round: accepted
 messages per second and the child's CPU milliseconds per message; then the child's peak
 RSS rise while it takes one message of ``--big-mb`` MB (a base64 attachment), as a
-multiple of the message size. Prints medians of ``--rounds`` rounds; asserts nothing.
+multiple of the message size. First, in this process: the CPU of one ``smtp_DATA`` call,
+aiosmtpd's own (line by line) against ours (blocks, trace headers, spool), both fed the
+same message from an in-memory stream (no socket, no storage: the reading alone).
+Prints medians of ``--rounds`` rounds; asserts nothing.
 
     python bench/smtp_door.py [--door-only]    # this tree
     PYTHONPATH=/path/to/old/tree python bench/smtp_door.py   # the same bench, older code
