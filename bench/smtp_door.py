@@ -175,7 +175,8 @@ async def _round(port: int, message: bytes, count: int, sessions: int) -> tuple[
     async def worker() -> None:
         nonlocal accepted
         for n in queue:
-            accepted += await _send_one(port, message, n)
+            ok = await _send_one(port, message, n)  # (not "+= await": that loses updates)
+            accepted += ok
 
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(sessions)))
