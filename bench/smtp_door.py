@@ -1,15 +1,18 @@
-"""The SMTP door alone: DATA throughput, CPU per message and RSS for one 25 MB message.
+"""The SMTP door alone: DATA throughput, CPU per message and RSS for 25 MB messages.
 
-A child process runs the real SMTP side of the service (``Service(...).start(worker=False)``:
-aiosmtpd, the DATA reader, the spool, the local store with sealing, the SQLite outbox;
-no delivery worker), and this process sends to it over loopback with asyncio sockets,
-one new connection per message, ``--sessions`` at a time. Reported per round: accepted
-messages per second and the child's CPU milliseconds per message; then the child's peak
-RSS rise while it takes one message of ``--big-mb`` MB (a base64 attachment), as a
-multiple of the message size. First, in this process: the CPU of one ``smtp_DATA`` call,
-aiosmtpd's own (line by line) against ours (blocks, trace headers, spool), both fed the
-same message from an in-memory stream (no socket, no storage: the reading alone).
-Prints medians of ``--rounds`` rounds; asserts nothing.
+First, in this process: the CPU of one ``smtp_DATA`` call, aiosmtpd's own (line by
+line) against ours (blocks, trace headers, spool), both fed the same message from an
+in-memory stream (no socket, no storage: the reading alone).
+
+Then a child process runs the real SMTP side of the service
+(``Service(...).start(worker=False)``: aiosmtpd, the DATA reader, the spool, the local
+store with sealing, the SQLite outbox; no delivery worker), or with ``--door-only`` the
+server and handler with an accept that stores nothing. This process sends to it over
+loopback with asyncio sockets, one new connection per message, ``--sessions`` at a time.
+Reported: the child's peak RSS rise while it takes one message of ``--big-mb`` MB (a
+base64 attachment), as a multiple of its size, then ``--parallel-big`` such messages at
+once; then per message size, accepted messages per second and the child's CPU
+milliseconds per message, medians of ``--rounds`` rounds. Prints; asserts nothing.
 
     python bench/smtp_door.py [--door-only]    # this tree
     PYTHONPATH=/path/to/old/tree python bench/smtp_door.py   # the same bench, older code
@@ -273,6 +276,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--sizes", default="5,24", help="KB, comma-separated")
     parser.add_argument("--big-mb", type=int, default=25)
+    parser.add_argument("--parallel-big", type=int, default=10, help="then this many at once")
     args = parser.parse_args()
     if args.child is not None:
         asyncio.run(_child(args.child, args.door_only))
@@ -314,6 +318,15 @@ def main() -> None:
                 f"peak RSS rise {rise / 1e6:.1f} MB = {rise / len(big):.2f}x its size "
                 f"(RSS before {base['rss'] / 1e6:.0f} MB, peak {after['peak'] / 1e6:.0f} MB)"
             )
+            if args.parallel_big > 1:
+                n = args.parallel_big
+                seconds, accepted = asyncio.run(_round(child.port, big, n, n))
+                after = child.stats()
+                print(
+                    f"{n} such messages at once: {accepted} accepted in {seconds:.1f} s, "
+                    f"peak RSS {after['peak'] / 1e6:.0f} MB (rise since before the first: "
+                    f"{(after['peak'] - base['rss']) / 1e6:.0f} MB)"
+                )
             del big
             for kb in (int(s) for s in args.sizes.split(",")):
                 message = _message(kb * 1024)
