@@ -209,7 +209,9 @@ class Worker:
         if self.metrics is not None and job.attempts == 0:
             self.metrics.message_classified(kind)
         if route.kinds is not None and kind not in route.kinds:
-            return await self._final(job, JobStatus.SKIPPED, f"route takes no {kind}", started)
+            return await self._final(
+                job, JobStatus.SKIPPED, f"route takes no {kind}", started, kind=kind
+            )
         target = dict(route.kind_targets).get(kind, route.target)
         try:
             event = await self._event(job, route, parsed, verdict, dek)
@@ -219,7 +221,7 @@ class Worker:
             return await self._storage_failed(job, exc, started)
         if target is None:
             log.info("stored event %s for %s (route %s, no webhook)", job.id, msg.id, route.name)
-            status = await self._final(job, JobStatus.DELIVERED, "stored", started)
+            status = await self._final(job, JobStatus.DELIVERED, "stored", started, kind=kind)
         else:
             status = await self._send(job, target, route, event, body, raw, parsed, started)
         if status is JobStatus.DELIVERED and route.delete_after_delivery:
@@ -370,7 +372,15 @@ class Worker:
             await store.delete(info.key)
         log.info("job %s: its message was erased during delivery; removed its objects", job.id)
 
-    async def _final(self, job: Job, status: JobStatus, detail: str, started: float) -> JobStatus:
+    async def _final(
+        self,
+        job: Job,
+        status: JobStatus,
+        detail: str,
+        started: float,
+        *,
+        kind: str | None = None,
+    ) -> JobStatus:
         attempt = Attempt(
             job_id=job.id,
             n=job.attempts + 1,
@@ -378,6 +388,7 @@ class Worker:
             outcome=status.value,
             detail=detail,
             duration_ms=_ms(started),
+            kind=kind,
         )
         await self._store_record(job, attempt, status, None)
         level = logging.ERROR if status is JobStatus.FAILED else logging.INFO
