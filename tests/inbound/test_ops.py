@@ -118,6 +118,13 @@ def _issuer_trusted(port: int, ca: trustme.CA) -> bool:
         return True
 
 
+def _wait_for(serve: Serve, line: str, count: int) -> None:
+    deadline = time.monotonic() + 30
+    while serve.log.read_text().count(line) < count:
+        assert time.monotonic() < deadline, serve.log.read_text()
+        time.sleep(0.1)
+
+
 @pytest.mark.parametrize("processes", [1, 2])
 def test_sighup_reloads_the_tls_certificate_without_a_restart(
     tmp_path: Path,
@@ -134,14 +141,12 @@ def test_sighup_reloads_the_tls_certificate_without_a_restart(
     data = ["--config", str(config), "--data-dir", str(tmp_path / "d")]
     serve = Serve(tmp_path, *data, "--processes", str(processes))
     serve_factory.append(serve)
+    _wait_for(serve, "SMTP listening", processes)  # every acceptor has loaded the old files
     assert _issuer_trusted(serve.port, old_ca) and not _issuer_trusted(serve.port, new_ca)
     _write_cert(new_ca, cert_file, key_file)  # the renewal (certbot, acme.sh...)
     assert _issuer_trusted(serve.port, old_ca)  # nothing changes before the signal
     serve.signal(signal.SIGHUP)
-    deadline = time.monotonic() + 20
-    while serve.log.read_text().count("TLS certificate reloaded") < processes:
-        assert time.monotonic() < deadline, serve.log.read_text()
-        time.sleep(0.1)
+    _wait_for(serve, "TLS certificate reloaded", processes)
     # Every acceptor reloaded (connections spread over them): each one trusts the new CA.
     for _ in range(4 * processes):
         assert _issuer_trusted(serve.port, new_ca)
