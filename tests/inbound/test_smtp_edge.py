@@ -6,6 +6,7 @@ import hashlib
 import random
 import re
 import smtplib
+import socket
 import ssl
 import time
 from pathlib import Path
@@ -19,7 +20,8 @@ from inbound.smtp import replies
 from inbound.smtp.data import DataReader
 from inbound.smtp.limits import client_key
 from tests.inbound.test_smtp_hostile import ROUTES, Raw
-from tests.support.service import Running, message, settings_for, without_trace
+from tests.support.service import Running, message, settings_for, webhook_route, without_trace
+from tests.support.webhook import Receiver
 
 
 def _tls_files(tmp_path: Path) -> tuple[trustme.CA, Path, Path]:
@@ -220,3 +222,45 @@ def test_data_reader_gives_the_same_bytes_however_the_blocks_fall(seed: int) -> 
         assert _read_all(data, sizes, max_line_length=1000) == (whole, rest)
     assert all(len(line) <= 1000 for line in whole.split(b"\r\n"))
     assert b"\n" not in whole.replace(b"\r\n", b"")  # every line ends in CRLF
+
+
+def test_connection_limit_counts_an_ipv6_client_per_64(tmp_path: Path) -> None:
+    """Before: per-IP limits keyed on the exact address (a /64 holds 2^64 of them)."""
+    settings = settings_for(
+        tmp_path, routes=ROUTES, server={"listen": "[::1]:0", "max_connections_per_ip": 1}
+    )
+    running = Running(settings)
+    try:
+        assert running.service.smtp is not None
+        with socket.create_connection(("::1", running.port), timeout=10) as first:
+            assert first.recv(200).startswith(b"220 ")
+            assert running.service.smtp.tracker.per_ip == {"::/64": 1}
+            with socket.create_connection(("::1", running.port), timeout=10) as second:
+                assert second.recv(200).decode().strip() == replies.TOO_MANY_CONNECTIONS
+    finally:
+        running.stop()
+
+
+def test_an_smtputf8_envelope_is_delivered_to_the_webhook(tmp_path: Path) -> None:
+    """UTF-8 in EHLO, MAIL FROM and RCPT TO (with SMTPUTF8) reaches the event intact."""
+    receiver = Receiver()
+    route = webhook_route(receiver.url, recipients=["*@example.test"])
+    running = Running(settings_for(tmp_path, routes=[route]))
+    try:
+        raw = Raw(running.port)
+        assert raw.cmd("EHLO mx.bücher.test".encode()).startswith("250")
+        assert raw.cmd("MAIL FROM:<jörg@bücher.test> SMTPUTF8".encode()) == replies.OK_SENDER
+        assert raw.cmd("RCPT TO:<jürgen@example.test>".encode()) == replies.OK_RECIPIENT
+        assert raw.cmd(b"DATA").startswith("354")
+        raw.send("From: jörg@bücher.test\r\nSubject: Grüße\r\n\r\nÄpfel\r\n.\r\n".encode())
+        assert raw.reply().startswith("250 2.0.0")
+        raw.close()
+        assert running.deliver() == 1
+    finally:
+        running.stop()
+        receiver.close()
+    [event] = receiver.events()
+    envelope = event["data"]["envelope"]
+    assert envelope["helo"] == "mx.bücher.test"
+    assert envelope["mail_from"] == "jörg@bücher.test"
+    assert envelope["rcpt_to"] == ["jürgen@example.test"]
