@@ -264,3 +264,32 @@ def test_an_smtputf8_envelope_is_delivered_to_the_webhook(tmp_path: Path) -> Non
     assert envelope["helo"] == "mx.bücher.test"
     assert envelope["mail_from"] == "jörg@bücher.test"
     assert envelope["rcpt_to"] == ["jürgen@example.test"]
+
+
+def test_a_client_gone_mid_data_leaves_no_spool_and_no_budget_held(tmp_path: Path) -> None:
+    running = Running(settings_for(tmp_path, routes=ROUTES))
+    try:
+        assert running.service.smtp is not None
+        tracker = running.service.smtp.tracker
+        raw = Raw(running.port)
+        for line in (
+            b"EHLO a.test",
+            b"MAIL FROM:<a@sender.test>",
+            b"RCPT TO:<support@example.test>",
+        ):
+            assert raw.cmd(line).startswith("250")
+        assert raw.cmd(b"DATA").startswith("354")
+        raw.send(b"Subject: cut\r\n\r\n" + (b"z" * 998 + b"\r\n") * 3000)  # 3 MB: on disk
+        deadline = time.monotonic() + 10
+        while tracker.bytes_in_flight < 3_000_000:
+            assert time.monotonic() < deadline, tracker.bytes_in_flight
+            time.sleep(0.01)
+        assert list((tmp_path / ".tmp").glob("*spool-*"))  # it was spooling
+        raw.close()
+        while tracker.bytes_in_flight or tracker.in_data:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert list((tmp_path / ".tmp").glob("*spool-*")) == []
+        assert _raw_files(tmp_path) == []
+    finally:
+        running.stop()
