@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from inbound.clock import Clock
 from inbound.errors import AcceptFailed, InboundError
-from inbound.outbox.base import Outbox
+from inbound.outbox.base import Intake
 from inbound.outbox.model import Envelope, MessageRow, NewJob
 from inbound.sealed import SealedObjects
 from inbound.spool import Spool
@@ -91,7 +91,7 @@ async def accept(
     jobs: list[NewJob],
     *,
     objects: SealedObjects,
-    outbox: Outbox,
+    outbox: Intake,
     retention: Retention,
     index_key: bytes,
     extra_addresses: tuple[str, ...] = (),

@@ -13,7 +13,6 @@ import logging
 import os
 import secrets
 import signal
-import socket
 import ssl
 import time
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from inbound import accept as accept_mod
-from inbound import crypto, retention, tls
+from inbound import claimant, crypto, retention, tls
 from inbound.clock import Clock, SystemClock
 from inbound.config import Settings
 from inbound.delivery import schedule
@@ -29,8 +28,8 @@ from inbound.delivery.sender import Sender
 from inbound.delivery.worker import Worker, WorkerOptions
 from inbound.errors import InboundError
 from inbound.metrics import Metrics
+from inbound.outbox.base import Outbox
 from inbound.outbox.model import Envelope, NewJob
-from inbound.outbox.sqlite import SqliteOutbox
 from inbound.privacy import Privacy
 from inbound.sealed import SealedObjects
 from inbound.smtp.handler import Handler
@@ -55,12 +54,31 @@ def open_store(settings: Settings) -> RawStore:
     return LocalStore(settings.data_dir)
 
 
+def open_outbox(settings: Settings) -> Outbox:
+    """PostgreSQL when ``outbox.url`` is set, else the SQLite file (the embedded default)."""
+    if settings.outbox.url is not None:
+        # Imported here: psycopg loads only when the shared outbox is chosen.
+        from inbound.outbox.postgres import PostgresOutbox
+
+        return PostgresOutbox(
+            settings.outbox.url.reveal(),
+            timeout_seconds=settings.outbox.timeout_seconds,
+            pool_size=settings.outbox.pool_size,
+        )
+    from inbound.outbox.sqlite import SqliteOutbox
+
+    return SqliteOutbox(settings.outbox_file)
+
+
 def install_secret(settings: Settings) -> bytes:
     """The install's secret: from config, else created once (0600) in the data dir.
 
     It keys the address index and wraps the per-message data keys; every node of one
     install must share it (``privacy.install_secret``), and losing it makes sealed
-    objects unreadable.
+    objects unreadable. Two processes starting at once on one data dir end up with the
+    same secret: each writes a complete file of its own, and only one of them can link
+    it into place (``link`` fails if the name exists: an exclusive create that never
+    shows a half-written file); the other reads the winner's.
     """
     if settings.install_secret is not None:
         return bytes.fromhex(settings.install_secret.reveal())
@@ -71,19 +89,30 @@ def install_secret(settings: Settings) -> bytes:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_bytes(32)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(secret.hex())
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.replace(path)
+    tmp = path.with_name(f"{INSTALL_SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secret.hex())
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return bytes.fromhex(path.read_text().strip())  # another process won
+    finally:
+        tmp.unlink(missing_ok=True)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
     return secret
 
 
-def lease_owner(pid: int) -> str:
-    """Who holds a job's lease: this host and process (released when it dies)."""
-    return f"{socket.gethostname()}/{pid}"
+def install_fingerprint(secret: bytes) -> str:
+    """Names the install secret without revealing it: recorded in the outbox, checked at start."""
+    return crypto.derive(secret, "install-fingerprint").hex()
 
 
 def _prefix(settings: Settings) -> str:
@@ -107,12 +136,13 @@ class Service:
         self.wake = wake
         self.clock: Clock = clock or SystemClock()
         self.store = open_store(settings)
-        self.outbox = SqliteOutbox(settings.outbox_file)
+        self.outbox = open_outbox(settings)
         self.sender = Sender(settings.delivery_concurrency)
         self.reuse_port = reuse_port  # several processes share the ports (admin too)
         self.metrics = Metrics(multiprocess_dir=settings.metrics_multiprocess_dir)
         secret = install_secret(settings)
         self._files_key = crypto.derive(secret, "files")
+        self.fingerprint = install_fingerprint(secret)
         self.index_key = crypto.derive(secret, "index")
         sealing = settings.encrypt_at_rest and settings.storage_backend == "local"
         vault = crypto.Vault(crypto.derive(secret, "kek")) if sealing else None
@@ -151,7 +181,6 @@ class Service:
                 presign_seconds=settings.s3.presign_seconds if settings.s3 else 7 * 24 * 3600,
                 index_key=self.index_key,
                 deadlines_days=settings.deadlines_days,
-                lease_owner=lease_owner(os.getpid()),
             ),
             metrics=self.metrics,
         )
@@ -194,6 +223,7 @@ class Service:
         self._stop_worker = asyncio.Event()
         self._worker_task: asyncio.Task[None] | None = None
         self._sweeper_task: asyncio.Task[None] | None = None
+        self._slot: claimant.Slot | None = None
         self.address: tuple[str, int] | None = None
 
     async def _accept(
@@ -216,8 +246,13 @@ class Service:
             self.wake.notify()
         return accepted
 
-    async def start(self, *, worker: bool = True, sweep: bool = True) -> None:
+    async def open_outbox(self) -> None:
+        """Open (and migrate) the outbox and check it belongs to this install's secret."""
         await self.outbox.open()
+        await self.outbox.check_install(self.fingerprint)
+
+    async def start(self, *, worker: bool = True, sweep: bool = True) -> None:
+        await self.open_outbox()
         s3 = self.settings.s3
         if self.settings.storage_backend == "s3" and s3 is not None and s3.apply_lifecycle:
             try:
@@ -240,6 +275,8 @@ class Service:
                     self.wake.listen(self.worker.notify)
                 except OSError as exc:  # e.g. the address is taken: polling still delivers
                     log.warning("worker: no wake-ups (%s); polling the outbox", exc)
+            self._slot = claimant.take(self.settings.data_dir, self.settings.outbox.node_id)
+            self.worker.claimant = self._slot.claimant
             self._worker_task = asyncio.create_task(self.worker.run(self._stop_worker))
         if worker and sweep:
             self._sweeper_task = asyncio.create_task(
@@ -287,6 +324,8 @@ class Service:
         await self.sender.close()
         await self.outbox.close()
         await self.store.close()
+        if self._slot is not None:
+            self._slot.release()
 
 
 def _tls(settings: Settings) -> ssl.SSLContext | None:

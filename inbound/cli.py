@@ -8,7 +8,7 @@
     inbound deliveries [--status S] [--limit N]      inbound deliveries show JOB_ID
     inbound redeliver JOB_ID | --status S --since ISO8601 [--until ISO8601]
     inbound retry JOB_ID
-    inbound storage apply-lifecycle
+    inbound storage apply-lifecycle                   inbound migrate
 
 Exit status: 0 success; 1 a file could not be read (parse) or an operation failed;
 2 bad usage or bad configuration (the message names the key).
@@ -22,7 +22,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -194,6 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("message_id")
     show.add_argument("--raw", action="store_true", help="the raw message instead of the event")
 
+    migrate = sub.add_parser(
+        "migrate", help="create or upgrade the outbox schema (serve also does it at start)"
+    )
+    _store_options(migrate)
+
     storage = sub.add_parser("storage", help="storage maintenance")
     storage_sub = storage.add_subparsers(dest="storage_command", required=True)
     lifecycle = storage_sub.add_parser(
@@ -240,7 +245,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
         from inbound import supervisor
 
-        return supervisor.run(settings, supervisor.Role(role), os.environ)
+        return _refused_at_start(
+            lambda: supervisor.run(settings, supervisor.Role(role), os.environ)
+        )
     if args.command == "deliveries":
         if args.deliveries_command == "show":
             return asyncio.run(_show_job(settings, args.job_id))
@@ -251,9 +258,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_retry(settings, args.job_id))
     if args.command == "storage":
         return asyncio.run(_apply_lifecycle(settings))
+    if args.command == "migrate":
+        return asyncio.run(_migrate(settings))
     if args.command in ("erase", "export", "audit", "show"):
         return asyncio.run(_privacy(settings, args))
     return EXIT_USAGE  # pragma: no cover  (argparse rejects unknown commands)
+
+
+def _refused_at_start(run: Callable[[], int]) -> int:
+    """A node the outbox refuses (another install's secret, a newer schema): one line."""
+    from inbound.errors import SchemaTooNew
+
+    try:
+        return run()
+    except ConfigError as exc:
+        print(f"inbound: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SchemaTooNew as exc:
+        print(f"inbound: {exc}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -358,10 +381,10 @@ def _stable_id(raw: bytes, received_at: datetime) -> str:
 
 
 async def _deliveries(settings: Settings, status: str | None, limit: int) -> int:
+    from inbound import app
     from inbound.outbox.model import JobStatus
-    from inbound.outbox.sqlite import SqliteOutbox
 
-    outbox = SqliteOutbox(settings.outbox_file)
+    outbox = app.open_outbox(settings)
     try:
         try:
             wanted = JobStatus(status) if status else None
@@ -389,10 +412,29 @@ def _job_line(job: Any) -> str:
     return line
 
 
-async def _show_job(settings: Settings, job_id: str) -> int:
-    from inbound.outbox.sqlite import SqliteOutbox
+async def _migrate(settings: Settings) -> int:
+    from inbound import app
+    from inbound.errors import InboundError
 
-    outbox = SqliteOutbox(settings.outbox_file)
+    outbox = app.open_outbox(settings)
+    try:
+        report = await outbox.migrate()
+    except InboundError as exc:
+        print(f"inbound: migrate failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        await outbox.close()
+    if report.applied:
+        print(f"outbox schema at version {report.version}; applied {', '.join(report.applied)}")
+    else:
+        print(f"outbox schema at version {report.version}; up to date")
+    return EXIT_OK
+
+
+async def _show_job(settings: Settings, job_id: str) -> int:
+    from inbound import app
+
+    outbox = app.open_outbox(settings)
     try:
         job = await outbox.job(job_id)
         if job is None:
@@ -432,8 +474,8 @@ def _iso_arg(value: str | None, flag: str) -> datetime | None:
 
 
 async def _redeliver(settings: Settings, args: argparse.Namespace) -> int:
+    from inbound import app
     from inbound.outbox.model import JobStatus
-    from inbound.outbox.sqlite import SqliteOutbox
 
     try:
         if (args.job_id is None) == (args.status is None):
@@ -452,7 +494,7 @@ async def _redeliver(settings: Settings, args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"inbound: {exc.key}: {exc.problem}", file=sys.stderr)
         return EXIT_USAGE
-    outbox = SqliteOutbox(settings.outbox_file)
+    outbox = app.open_outbox(settings)
     try:
         if status is not None and since is not None:
             ids = await outbox.requeue_matching(status, since, until, datetime.now(UTC))
@@ -470,9 +512,9 @@ async def _redeliver(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _retry(settings: Settings, job_id: str) -> int:
-    from inbound.outbox.sqlite import SqliteOutbox
+    from inbound import app
 
-    outbox = SqliteOutbox(settings.outbox_file)
+    outbox = app.open_outbox(settings)
     try:
         if await outbox.retry_now(job_id, datetime.now(UTC)):
             print(f"{job_id}: due now (a running worker sends it within a second)")
@@ -499,7 +541,7 @@ async def _privacy(settings: Settings, args: argparse.Namespace) -> int:
     service = Service(settings, smtp=False)
     now = datetime.now(UTC)
     try:
-        await service.outbox.open()
+        await service.open_outbox()
         if args.command == "erase":
             record = await service.privacy.erase(
                 args.address, operator=_operator(args), now=now, dry_run=args.dry_run
@@ -533,7 +575,7 @@ async def _privacy(settings: Settings, args: argparse.Namespace) -> int:
 async def _show(service: Any, message_id: str, raw: bool) -> int:
     from inbound.storage import keys
 
-    [msg] = await service.outbox.select_messages("id = ?", (message_id,)) or [None]
+    msg = await service.outbox.message(message_id)
     if msg is None:
         print(f"inbound: no message {message_id}", file=sys.stderr)
         return EXIT_FAILED

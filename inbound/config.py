@@ -18,6 +18,7 @@ Documented environment variables (each overrides the matching key):
     INBOUND_S3_ENDPOINT_URL         storage.s3.endpoint_url
     INBOUND_S3_REGION               storage.s3.region
     INBOUND_OUTBOX_PATH             outbox.path
+    INBOUND_OUTBOX_URL              outbox.url               "postgresql://user@host/db"
     INBOUND_RAW_DAYS                retention.raw_days
     INBOUND_METADATA_DAYS           retention.metadata_days
     INBOUND_DELIVERY_CONCURRENCY    delivery.concurrency
@@ -45,6 +46,8 @@ from urllib.parse import urlsplit
 
 from inbound import config_admin
 from inbound import config_read as read
+from inbound.config_outbox import KEYS as _OUTBOX_KEYS
+from inbound.config_outbox import OutboxSettings, check_nodes, read_outbox
 from inbound.delivery import urlguard
 from inbound.errors import ConfigError
 
@@ -147,6 +150,8 @@ class Settings:
     storage_backend: str = "local"
     s3: S3Settings | None = None
     outbox_path: Path | None = None  # default: data_dir / "outbox.sqlite3"
+    outbox: OutboxSettings = field(default_factory=OutboxSettings)  # url: PostgreSQL
+    storage_shared: bool = False  # data_dir is one filesystem shared by every node
     raw_days: int = 7
     event_days: int = 30
     metadata_days: int = 30
@@ -281,6 +286,8 @@ def from_mapping(
         storage_backend=backend,
         s3=s3,
         outbox_path=read.optional_path(outbox_path, "outbox.path"),
+        outbox=read_outbox(outbox, environ),
+        storage_shared=read.boolean(storage.get("shared", False), "storage.shared"),
         raw_days=read.integer(
             read.env_int(environ, "INBOUND_RAW_DAYS") or retention.get("raw_days", s.raw_days),
             "retention.raw_days",
@@ -351,6 +358,7 @@ def from_mapping(
         server_context(settings.tls_cert, settings.tls_key)  # the files load, or ConfigError
     if settings.require_tls and settings.tls_cert is None:
         raise ConfigError("server.require_tls", "needs server.tls_cert and server.tls_key")
+    check_nodes(settings.outbox, settings.storage_backend, settings.storage_shared)
     if settings.metadata_days < settings.raw_days:
         raise ConfigError("retention.metadata_days", "must be at least retention.raw_days")
     routes = [
@@ -704,6 +712,7 @@ _SCHEMA: dict[str, Any] = {
     "storage": {
         "backend": None,
         "data_dir": None,
+        "shared": None,
         "s3": {
             "bucket": None,
             "prefix": None,
@@ -718,7 +727,7 @@ _SCHEMA: dict[str, Any] = {
             "apply_lifecycle": None,
         },
     },
-    "outbox": {"path": None},
+    "outbox": _OUTBOX_KEYS,
     "retention": {"raw_days": None, "event_days": None, "metadata_days": None},
     "delivery": {
         "concurrency": None,

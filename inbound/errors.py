@@ -2,6 +2,7 @@
 
     InboundError             everything inbound raises on purpose
     ├── ConfigError          start-up stops: one line naming the key and what is wrong
+    ├── SchemaTooNew         start-up stops: the outbox was migrated by a newer release
     ├── TransientError       try again later: SMTP 451 4.3.0, a delivery stays on its schedule
     │   ├── StorageError     the raw store could not write or read (a disk, S3, a timeout)
     │   ├── OutboxError      the outbox could not commit or read (a lock, a full disk)
@@ -44,6 +45,10 @@ class ConfigError(InboundError):
         super().__init__(f"config error at {key}: {problem}")
         self.key = key
         self.problem = problem
+
+
+class SchemaTooNew(InboundError):
+    """The outbox's schema is newer than this code knows: start-up stops, nothing is touched."""
 
 
 class TransientError(InboundError):

@@ -22,12 +22,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from inbound import crypto
 from inbound.accept import address_hash
+from inbound.outbox.base import AddressIndex, AuditLog, Deliveries, MessageStore
 from inbound.outbox.model import AuditRecord, MessageRow
-from inbound.outbox.sqlite import SqliteOutbox
 from inbound.sealed import SealedObjects
 from inbound.storage import keys
 from inbound.storage.base import ObjectNotFound
@@ -50,10 +50,14 @@ def addresses_of(parsed: ParsedMessage, verdict: Classification) -> list[str]:
     return found
 
 
+class PrivacyOutbox(MessageStore, AddressIndex, AuditLog, Deliveries, Protocol):
+    """What erase and export use of the outbox: rows, the index, the audit log, jobs."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Privacy:
     objects: SealedObjects
-    outbox: SqliteOutbox
+    outbox: PrivacyOutbox
     sweeper: Sweeper
     index_key: bytes
     prefix: str = ""

@@ -22,7 +22,9 @@ directory under the data dir (``<data_dir>/run/metrics-<pid>``) unless it is set
 already: prometheus-client's multiprocess mode, where each child writes its own
 sample files there and the metrics endpoint reads them all.
 
-A child that dies is started again (after a short backoff that grows if it keeps dying).
+A child that dies is started again (after a short backoff that grows if it keeps dying); a
+restarted worker takes back the claims its dead predecessor left at once (its lock-file
+slot, and so its node id, is free again: inbound/claimant.py).
 SIGTERM or SIGINT is passed to every child: acceptors stop listening, let DATA in progress
 finish and close sessions with 421; workers stop claiming and let deliveries in flight
 finish. A child still running after the grace period (``server.shutdown_grace_seconds``
@@ -129,14 +131,15 @@ def warm_up() -> None:
 def prepare(settings: Settings) -> None:
     """Create, in one process, what children would race to create: secret and schema."""
     from inbound import app
-    from inbound.outbox.sqlite import SqliteOutbox
 
-    app.install_secret(settings)
+    secret = app.install_secret(settings)
 
     async def schema() -> None:
-        outbox = SqliteOutbox(settings.outbox_file)
+        outbox = app.open_outbox(settings)
         try:
             await outbox.open()
+            # Another install's outbox stops the supervisor here, before any child.
+            await outbox.check_install(app.install_fingerprint(secret))
         finally:
             await outbox.close()
 
@@ -295,30 +298,7 @@ class Supervisor:
                 del self.running[child]
                 if self.stopping():
                     break
-                if child.role is Role.WORKER and process.pid is not None:
-                    self._release(process.pid)
                 self._schedule_restart(child, process.exitcode)
-
-    def _release(self, pid: int) -> None:
-        """Jobs the dead worker had claimed are due again now, not when their lease ends."""
-        from inbound import app
-        from inbound.errors import InboundError
-        from inbound.outbox.sqlite import SqliteOutbox
-
-        async def release() -> int:
-            outbox = SqliteOutbox(self.settings.outbox_file)
-            try:
-                return await outbox.release_leases(app.lease_owner(pid))
-            finally:
-                await outbox.close()
-
-        try:
-            released = asyncio.run(release())
-        except InboundError as exc:  # the lease runs out anyway: nothing is lost
-            log.error("could not release the dead worker's jobs (%s)", exc)
-            return
-        if released:
-            log.info("%d job(s) of the dead worker are due again", released)
 
     def _schedule_restart(self, child: Child, exitcode: int | None) -> None:
         lived = time.monotonic() - self._started_at.get(child, 0.0)

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 
 from inbound.clock import Clock
 from inbound.errors import InboundError
-from inbound.outbox.sqlite import SqliteOutbox
+from inbound.outbox.base import MessageStore
 from inbound.storage import keys
 from inbound.storage.base import LifecycleRule, RawStore
 
@@ -43,7 +43,7 @@ _AREAS = (keys.RAW, keys.EVENTS, keys.ATTACHMENTS)
 
 class Sweeper:
     def __init__(
-        self, *, store: RawStore, outbox: SqliteOutbox, rules: list[LifecycleRule], prefix: str
+        self, *, store: RawStore, outbox: MessageStore, rules: list[LifecycleRule], prefix: str
     ) -> None:
         self.store = store
         self.outbox = outbox
@@ -61,15 +61,13 @@ class Sweeper:
 
     async def run_once(self, now: datetime) -> dict[str, int]:
         counts = {"raw": 0, "messages": 0, "orphans": 0, "unowned": 0, "temporary": 0}
-        for msg in await self.outbox.select_messages(
-            "raw_deleted = 0 AND raw_expires_at <= ?", (now.timestamp(),)
-        ):
+        for msg in await self.outbox.raw_expired(now):
             await self.store.delete(msg.raw_key)
             for att in await self.store.list(f"{self.prefix}{keys.ATTACHMENTS}{msg.id}/"):
                 await self.store.delete(att.key)
             await self.outbox.mark_raw_deleted(msg.id)
             counts["raw"] += 1
-        expired = await self.outbox.select_messages("expires_at <= ?", (now.timestamp(),))
+        expired = await self.outbox.expired(now)
         for msg in expired:
             await self.delete_objects(msg.id, msg.raw_key, msg.received_at)
         if expired:

@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.support.webhook",
     "tests.support.service",
     "tests.support.django_site",
+    "tests.support.postgres",
 ]

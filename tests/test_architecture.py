@@ -25,6 +25,8 @@ THIRD_PARTY = {
     "botocore": {"inbound/storage/s3.py"},
     "aiohttp": {"inbound/admin/server.py"},
     "prometheus_client": {"inbound/metrics.py"},
+    "psycopg": {"inbound/outbox/postgres.py"},
+    "psycopg_pool": {"inbound/outbox/postgres.py"},
 }
 # The pure core keeps away from I/O, the service, and configuration.
 PARSERS_FORBIDDEN_MODULES = {

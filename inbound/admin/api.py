@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from inbound.clock import Clock
 from inbound.errors import InboundError
+from inbound.outbox.base import Deliveries, MessageStore
 from inbound.outbox.model import FINAL_STATUSES, STATUS_HELP, Job, JobStatus
-from inbound.outbox.sqlite import SqliteOutbox
 from inbound.storage.base import ObjectNotFound, RawStore
 
 __all__ = ["STATUS_HELP", "Api", "BadRequest", "parse_status", "parse_time"]
@@ -60,9 +60,15 @@ def job_summary(job: Job, kind: str | None) -> dict[str, Any]:
     return out
 
 
+class AdminOutbox(Deliveries, MessageStore, Protocol):
+    """What the admin API reads and changes: jobs, message rows, and a readiness probe."""
+
+    async def ping(self) -> None: ...
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Api:
-    outbox: SqliteOutbox
+    outbox: AdminOutbox
     store: RawStore
     clock: Clock
     probe_key: str = "readyz-probe"
@@ -89,10 +95,9 @@ class Api:
         return list(by_message.values())
 
     async def message(self, message_id: str, addresses: bool) -> dict[str, Any] | None:
-        rows = await self.outbox.select_messages("id = ?", (message_id,))
-        if not rows:
+        msg = await self.outbox.message(message_id)
+        if msg is None:
             return None
-        msg = rows[0]
         out: dict[str, Any] = {
             "id": msg.id,
             "received_at": msg.received_at.isoformat(),

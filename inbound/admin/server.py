@@ -170,11 +170,11 @@ class AdminServer:
         ):
             return web.Response(status=403, text="invalid or expired link\n")
         message_id = key[len(self.files.prefix) :].split("/")[1]
-        rows = await self.api.outbox.select_messages("id = ?", (message_id,))
-        if not rows:
+        msg = await self.api.outbox.message(message_id)
+        if msg is None:
             return web.Response(status=404, text="gone\n")
         try:
-            dek = self.objects.data_key(rows[0].id, rows[0].wrapped_key)
+            dek = self.objects.data_key(msg.id, msg.wrapped_key)
             data = await self.objects.get(dek, key)
         except ObjectNotFound:
             return web.Response(status=404, text="gone\n")

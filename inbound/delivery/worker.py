@@ -5,6 +5,12 @@ outcome is written to the outbox before the next step; a retry is a row with a
 ``next_attempt_at``, never a sleep, so a restart resumes where the last process stopped.
 ``run_until_empty()`` drains what is due now and returns (burst mode, after arq), which
 is how tests drive it with an injected clock.
+
+Claims hold a short lease that the worker renews while a job runs (every third of it),
+so a job is never claimed again while its worker lives, however long it parses, and a
+dead worker's jobs come back within the lease; a restarted node takes back its earlier
+boot's claims at once (``Claimant``). Idle, it waits for the outbox to report new work
+(PostgreSQL LISTEN/NOTIFY) or for the next due time, polling at least every second.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,8 +32,8 @@ from inbound.config import Route, Target
 from inbound.delivery import formats, outcome, schedule, urlguard
 from inbound.delivery.sender import Sender
 from inbound.errors import InboundError
-from inbound.outbox.model import Attempt, Job, JobStatus
-from inbound.outbox.sqlite import SqliteOutbox
+from inbound.outbox.base import AddressIndex, Deliveries, JobQueue, MessageStore
+from inbound.outbox.model import Attempt, Claimant, Job, JobStatus
 from inbound.privacy import addresses_of
 from inbound.sealed import SealedObjects
 from inbound.storage import causes, keys
@@ -39,9 +46,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("inbound.delivery")
 
-# A claimed job comes back to the queue if its worker has not answered by then:
-# parse + 30 s POST + records fit comfortably.
-LEASE_SECONDS = 120.0
+# A claimed job comes back to the queue if its worker has not renewed the claim by
+# then; a live worker renews every RENEW_SECONDS, so only a dead one loses its jobs.
+LEASE_SECONDS = 30.0
+RENEW_SECONDS = LEASE_SECONDS / 3
 # Look at the outbox at least this often (other processes may enqueue).
 POLL_SECONDS = 1.0
 
@@ -50,6 +58,15 @@ class FileUrls(Protocol):
     """Signed, expiring URLs for objects of a store that has none of its own (local)."""
 
     def url(self, key: str) -> str: ...
+
+
+class WorkerOutbox(JobQueue, Deliveries, MessageStore, AddressIndex, Protocol):
+    """What the worker uses of the outbox: the queue, its jobs, message rows, the index."""
+
+
+def process_claimant() -> Claimant:
+    """A claimant no other process shares (the service gives a stable node: claimant.py)."""
+    return Claimant(node=f"process-{uuid.uuid4().hex}", boot=uuid.uuid4().hex)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,8 +78,6 @@ class WorkerOptions:
     presign_seconds: int = 7 * 24 * 3600
     index_key: bytes = b""
     deadlines_days: tuple[tuple[str, int], ...] | None = None
-    # Names this process on its leases (inbound.supervisor releases a dead worker's).
-    lease_owner: str | None = None
 
 
 class Worker:
@@ -71,7 +86,7 @@ class Worker:
         *,
         routes: tuple[Route, ...],
         objects: SealedObjects,
-        outbox: SqliteOutbox,
+        outbox: WorkerOutbox,
         sender: Sender,
         clock: Clock,
         options: WorkerOptions,
@@ -96,6 +111,9 @@ class Worker:
         self._inflight: set[asyncio.Task[JobStatus]] = set()
         self._slots = asyncio.Semaphore(options.concurrency)
         self._parse_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="inbound-parse")
+        # Who this worker claims as; the service sets a stable node (inbound/claimant.py).
+        self.claimant = process_claimant()
+        self._held: set[str] = set()  # ids of jobs this worker runs now: their leases renew
 
     def notify(self) -> None:
         """New work may be due (called by the SMTP side after an accept)."""
@@ -105,26 +123,47 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until ``stop`` is set; then stop claiming and return."""
-        while not stop.is_set():
-            # Cleared before looking, so a notify() during the claim is not lost.
-            self._wake.clear()
-            try:
-                claimed = await self._claim_and_start()
-            except InboundError as exc:
-                log.error("worker: cannot claim jobs (%s); retrying", type(exc).__name__)
-                claimed = 0
-            if claimed:
+        renewing = asyncio.create_task(self._renew_leases(stop))
+        try:
+            while not stop.is_set():
+                # Cleared before looking, so a notify() during the claim is not lost.
+                self._wake.clear()
+                try:
+                    claimed = await self._claim_and_start()
+                except InboundError as exc:
+                    log.error("worker: cannot claim jobs (%s); retrying", type(exc).__name__)
+                    claimed = 0
+                if claimed:
+                    continue
+                await self._sleep_until_due(stop)
+        finally:
+            # Leases of jobs still draining keep being renewed by drain().
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+
+    async def _renew_leases(self, stop: asyncio.Event | None = None) -> None:
+        """Every RENEW_SECONDS, extend the lease of every job this worker is running."""
+        while stop is None or not stop.is_set():
+            await asyncio.sleep(RENEW_SECONDS)
+            held = sorted(self._held)
+            if not held:
                 continue
-            await self._sleep_until_due(stop)
+            try:
+                kept = await self.outbox.renew(held, self.clock.now(), LEASE_SECONDS, self.claimant)
+            except InboundError as exc:
+                log.warning("worker: cannot renew leases (%s); retrying", type(exc).__name__)
+                continue
+            for job_id in sorted(set(held) - kept):
+                if job_id in self._held:  # not finished meanwhile: erased or taken over
+                    log.warning("worker: job %s is no longer claimed by this worker", job_id)
 
     async def _claim_and_start(self) -> int:
         free = self.options.concurrency - len(self._inflight)
         if free <= 0:
             await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
             return 1
-        jobs = await self.outbox.claim_due(
-            self.clock.now(), free, LEASE_SECONDS, self.options.lease_owner
-        )
+        jobs = await self.outbox.claim_due(self.clock.now(), free, LEASE_SECONDS, self.claimant)
         for job in jobs:
             task = asyncio.create_task(self._guarded(job))
             self._inflight.add(task)
@@ -137,29 +176,50 @@ class Worker:
             due = await self.outbox.next_due()
             if due is not None:
                 timeout = min(POLL_SECONDS, max((due - self.clock.now()).total_seconds(), 0.01))
-        waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
+        waiters = [
+            asyncio.create_task(self._wake.wait()),
+            asyncio.create_task(stop.wait()),
+            asyncio.create_task(self._outbox_work(timeout)),
+        ]
         try:
             await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for w in waiters:
                 w.cancel()
 
+    async def _outbox_work(self, max_seconds: float) -> None:
+        """Return when the outbox reports work queued by any process (or on its error)."""
+        with contextlib.suppress(InboundError):
+            await self.outbox.wait_for_work(max_seconds)
+
     async def run_until_empty(self) -> int:
         """Process every job due now (and any retry that falls due meanwhile); return the count."""
         done = 0
-        while True:
-            jobs = await self.outbox.claim_due(
-                self.clock.now(), self.options.concurrency, LEASE_SECONDS, self.options.lease_owner
-            )
-            if not jobs:
-                return done
-            await asyncio.gather(*(self._guarded(job) for job in jobs))
-            done += len(jobs)
+        renewing = asyncio.create_task(self._renew_leases())
+        try:
+            while True:
+                jobs = await self.outbox.claim_due(
+                    self.clock.now(), self.options.concurrency, LEASE_SECONDS, self.claimant
+                )
+                if not jobs:
+                    return done
+                await asyncio.gather(*(self._guarded(job) for job in jobs))
+                done += len(jobs)
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
 
     async def drain(self, grace_seconds: float) -> None:
-        """Let in-flight deliveries finish, up to ``grace_seconds``."""
+        """Let in-flight deliveries finish, up to ``grace_seconds``, their leases renewed."""
         if self._inflight:
-            await asyncio.wait(set(self._inflight), timeout=grace_seconds)
+            renewing = asyncio.create_task(self._renew_leases())
+            try:
+                await asyncio.wait(set(self._inflight), timeout=grace_seconds)
+            finally:
+                renewing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await renewing
 
     async def close(self) -> None:
         self._parse_pool.shutdown(wait=True)
@@ -167,15 +227,19 @@ class Worker:
     # ------------------------------------------------------------ one job
 
     async def _guarded(self, job: Job) -> JobStatus:
-        async with self._slots:
-            try:
-                return await self.process(job)
-            except Exception as exc:
-                # Never drop a job on a bug: record it and let the schedule retry.
-                log.exception("worker: %s failed unexpectedly", job.id)
-                return await self._record(
-                    job, outcome.from_error(type(exc).__name__), started=time.monotonic()
-                )
+        self._held.add(job.id)  # from the claim on, even while waiting for a slot
+        try:
+            async with self._slots:
+                try:
+                    return await self.process(job)
+                except Exception as exc:
+                    # Never drop a job on a bug: record it and let the schedule retry.
+                    log.exception("worker: %s failed unexpectedly", job.id)
+                    return await self._record(
+                        job, outcome.from_error(type(exc).__name__), started=time.monotonic()
+                    )
+        finally:
+            self._held.discard(job.id)
 
     async def process(self, job: Job) -> JobStatus:
         started = time.monotonic()

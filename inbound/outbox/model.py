@@ -85,6 +85,19 @@ class NewJob:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Claimant:
+    """Who holds a claim: a node (stable across restarts) and this boot of it.
+
+    A node that starts again under a new ``boot`` takes back the claims of its earlier
+    boot at once (that process is dead), instead of waiting for their lease to run out.
+    Two live processes never share a ``node``: inbound/claimant.py gives each one a slot.
+    """
+
+    node: str
+    boot: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Job:
     id: str  # also the webhook-id: stable across retries (DESIGN §6)
     message: MessageRow
@@ -95,6 +108,8 @@ class Job:
     attempts: int
     created_at: datetime
     next_attempt_at: datetime
+    lease_until: datetime | None = None  # while sending: the claim holds until then
+    claimed_by: str | None = None  # the node of the last claim (Claimant.node)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -6,13 +6,18 @@ change is its own short transaction. All SQLite calls run on one dedicated threa
 event loop never blocks on the disk and the connection is never shared between threads.
 Several processes (``inbound serve`` and ``inbound worker``) may share the file: claims
 take ``BEGIN IMMEDIATE`` and a lease, so two workers never send the same job at once.
-``secure_delete`` is on, so erased rows do not linger in free pages (DESIGN §8).
+A process that starts again takes back its earlier boot's claims at once (the claim
+names the node and the boot: ``Claimant``). ``secure_delete`` is on, so erased rows do
+not linger in free pages (DESIGN §8). The schema is versioned (``schema.py``, the files
+in ``sql/sqlite/``) and migrated when the file is first opened; a store made by the
+first release, which has no version table, is version 0 and migrates in place.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sqlite3
 import time
 import uuid
@@ -23,11 +28,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from inbound.errors import OutboxError
+from inbound.errors import ConfigError, OutboxError
+from inbound.outbox import schema
 from inbound.outbox.group_commit import GroupCommit
 from inbound.outbox.model import (
     Attempt,
     AuditRecord,
+    Claimant,
     Envelope,
     Job,
     JobStatus,
@@ -36,67 +43,6 @@ from inbound.outbox.model import (
 )
 
 _T = TypeVar("_T")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS messages (
-    id TEXT PRIMARY KEY,
-    received_at REAL NOT NULL,
-    raw_key TEXT NOT NULL,
-    raw_size INTEGER NOT NULL,
-    raw_sha256 TEXT NOT NULL,
-    raw_expires_at REAL NOT NULL,
-    expires_at REAL NOT NULL,
-    envelope TEXT NOT NULL,
-    wrapped_key BLOB,
-    raw_deleted INTEGER NOT NULL DEFAULT 0,
-    indexed INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS messages_expires ON messages(expires_at);
-CREATE TABLE IF NOT EXISTS message_addresses (
-    message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
-    hash TEXT NOT NULL,
-    PRIMARY KEY (hash, message_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY,
-    message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
-    route TEXT NOT NULL,
-    rcpt_to TEXT NOT NULL,
-    mailbox_hash TEXT,
-    status TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    created_at REAL NOT NULL,
-    next_attempt_at REAL NOT NULL,
-    lease_until REAL,
-    updated_at REAL NOT NULL,
-    lease_owner TEXT
-);
-CREATE INDEX IF NOT EXISTS jobs_due ON jobs(status, next_attempt_at);
-CREATE INDEX IF NOT EXISTS jobs_message ON jobs(message_id);
-CREATE TABLE IF NOT EXISTS audit (
-    id TEXT PRIMARY KEY,
-    at REAL NOT NULL,
-    action TEXT NOT NULL,
-    operator TEXT NOT NULL,
-    address_hash TEXT NOT NULL,
-    message_ids TEXT NOT NULL,
-    counts TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS attempts (
-    job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
-    n INTEGER NOT NULL,
-    at REAL NOT NULL,
-    outcome TEXT NOT NULL,
-    status_code INTEGER,
-    detail TEXT,
-    duration_ms INTEGER,
-    response TEXT,
-    kind TEXT,
-    PRIMARY KEY (job_id, n)
-);
-"""
-# Columns added after release 1: (table, column, type), added to older files at open.
-_ADDED_COLUMNS = (("attempts", "response", "TEXT"), ("attempts", "kind", "TEXT"))
 
 
 def _ts(value: datetime) -> float:
@@ -114,6 +60,9 @@ class SqliteOutbox:
         self.path = path
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbound-outbox")
         self._conn: sqlite3.Connection | None = None
+        self._report = schema.Report(version=0, applied=())
+        # Set when this process queues work; other processes are seen by polling.
+        self._work = asyncio.Event()
         # Writes go through a group commit on the same single outbox thread.
         self._commits = GroupCommit(self._pool, self._connection)
 
@@ -137,14 +86,11 @@ class SqliteOutbox:
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA secure_delete=ON")
-            conn.executescript(_SCHEMA)
-            columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
-            if "lease_owner" not in columns:  # a release-1 file: who holds a lease
-                conn.execute("ALTER TABLE jobs ADD COLUMN lease_owner TEXT")
-            for table, column, kind in _ADDED_COLUMNS:
-                have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
-                if column not in have:
-                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            try:
+                self._report = _migrate(conn)
+            except BaseException:
+                conn.close()
+                raise
             self._conn = conn
         return self._conn
 
@@ -162,6 +108,24 @@ class SqliteOutbox:
     async def open(self) -> None:
         """Create the file and schema now, so a bad path fails at start, not on first mail."""
         await self._run(lambda conn: None)
+
+    async def migrate(self) -> schema.Report:
+        """Bring the schema up to date (opening does it); what was applied, and the version."""
+        await self._run(lambda conn: None)
+        return self._report
+
+    async def check_install(self, fingerprint: str) -> None:
+        def work(conn: sqlite3.Connection) -> str:
+            conn.execute(
+                "INSERT OR IGNORE INTO install VALUES ('install_fingerprint', ?)", (fingerprint,)
+            )
+            row = conn.execute(
+                "SELECT value FROM install WHERE key = 'install_fingerprint'"
+            ).fetchone()
+            return str(row[0])
+
+        if await self._write(work) != fingerprint:
+            raise install_mismatch()
 
     # ------------------------------------------------------------ writes
 
@@ -212,31 +176,63 @@ class SqliteOutbox:
             )
             return ids
 
-        return await self._write(work)
+        done = await self._write(work)
+        self._work.set()
+        return done
 
     async def claim_due(
-        self, now: datetime, limit: int, lease_seconds: float, owner: str | None = None
+        self, now: datetime, limit: int, lease_seconds: float, claimant: Claimant
     ) -> list[Job]:
-        """Lease due jobs; ``owner`` names the process, so its leases can be released."""
         t = _ts(now)
 
         def work(conn: sqlite3.Connection) -> list[Job]:
             with self._tx(conn):
                 rows = conn.execute(
                     "SELECT id FROM jobs WHERE (status = 'pending' AND next_attempt_at <= ?)"
-                    " OR (status = 'sending' AND lease_until <= ?)"
+                    " OR (status = 'sending' AND (lease_until <= ?"
+                    "     OR (claimed_by = ? AND boot_id IS NOT ?)))"
                     " ORDER BY next_attempt_at LIMIT ?",
-                    (t, t, limit),
+                    (t, t, claimant.node, claimant.boot, limit),
                 ).fetchall()
                 ids = [r[0] for r in rows]
                 conn.executemany(
-                    "UPDATE jobs SET status = 'sending', lease_until = ?, updated_at = ?,"
-                    " lease_owner = ? WHERE id = ?",
-                    [(t + lease_seconds, t, owner, i) for i in ids],
+                    "UPDATE jobs SET status = 'sending', lease_until = ?, claimed_by = ?,"
+                    " boot_id = ?, updated_at = ? WHERE id = ?",
+                    [(t + lease_seconds, claimant.node, claimant.boot, t, i) for i in ids],
                 )
             return self._load_jobs(conn, ids)
 
         return await self._run(work)
+
+    async def renew(
+        self, job_ids: list[str], now: datetime, lease_seconds: float, claimant: Claimant
+    ) -> set[str]:
+        until = _ts(now) + lease_seconds
+
+        def work(conn: sqlite3.Connection) -> set[str]:
+            held = set()
+            for job_id in job_ids:
+                cur = conn.execute(
+                    "UPDATE jobs SET lease_until = ? WHERE id = ? AND status = 'sending'"
+                    " AND claimed_by = ? AND boot_id = ?",
+                    (until, job_id, claimant.node, claimant.boot),
+                )
+                if cur.rowcount == 1:
+                    held.add(job_id)
+            return held
+
+        if not job_ids:
+            return set()
+        return await self._write(work)
+
+    async def wait_for_work(self, max_seconds: float) -> bool:
+        try:
+            async with asyncio.timeout(max_seconds):
+                await self._work.wait()
+        except TimeoutError:
+            return False
+        self._work.clear()
+        return True
 
     async def record(
         self, job_id: str, attempt: Attempt, status: JobStatus, next_attempt_at: datetime | None
@@ -278,7 +274,10 @@ class SqliteOutbox:
 
             return True
 
-        return await self._write(work)
+        done = await self._write(work)
+        if status is JobStatus.PENDING:
+            self._work.set()
+        return done
 
     async def add_addresses(self, message_id: str, hashes: list[str]) -> None:
         """Add keyed address hashes to a message's erase/export index."""
@@ -294,23 +293,6 @@ class SqliteOutbox:
 
         await self._write(work)
 
-    async def release_leases(self, owner: str) -> int:
-        """A worker process died: its jobs are due again now rather than when leases end.
-
-        Delivery stays at-least-once: a job whose POST was sent but not yet recorded is
-        sent again, with the same ``webhook-id``.
-        """
-
-        def work(conn: sqlite3.Connection) -> int:
-            with self._tx(conn):
-                return conn.execute(
-                    "UPDATE jobs SET status = 'pending', lease_until = NULL, lease_owner = NULL"
-                    " WHERE status = 'sending' AND lease_owner = ?",
-                    (owner,),
-                ).rowcount
-
-        return await self._run(work)
-
     async def requeue(self, job_id: str, now: datetime) -> bool:
         def work(conn: sqlite3.Connection) -> bool:
             with self._tx(conn):
@@ -322,7 +304,10 @@ class SqliteOutbox:
                 )
                 return cur.rowcount == 1
 
-        return await self._run(work)
+        done = await self._run(work)
+        if done:
+            self._work.set()
+        return done
 
     async def retry_now(self, job_id: str, now: datetime) -> bool:
         """Make a pending job due now (an operator's "retry now"); False if not pending."""
@@ -459,15 +444,15 @@ class SqliteOutbox:
 
     # ------------------------------------------------------------ privacy and retention
 
-    async def select_messages(self, where: str, params: tuple[Any, ...] = ()) -> list[MessageRow]:
-        """Messages matching a fixed ``where`` clause of this package's callers (never input)."""
+    async def message(self, message_id: str) -> MessageRow | None:
+        found = await self._messages("id = ?", (message_id,))
+        return found[0] if found else None
 
-        def work(conn: sqlite3.Connection) -> list[MessageRow]:
-            # S608: ``where`` is one of this package's fixed clauses; values go in ``params``.
-            sql = f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE {where} ORDER BY received_at"  # noqa: S608
-            return [_message(r) for r in conn.execute(sql, params).fetchall()]
+    async def raw_expired(self, now: datetime) -> list[MessageRow]:
+        return await self._messages("raw_deleted = 0 AND raw_expires_at <= ?", (_ts(now),))
 
-        return await self._run(work)
+    async def expired(self, now: datetime) -> list[MessageRow]:
+        return await self._messages("expires_at <= ?", (_ts(now),))
 
     async def existing(self, message_ids: list[str]) -> set[str]:
         """Which of ``message_ids`` have a row (the sweeper's test for orphaned objects)."""
@@ -485,13 +470,22 @@ class SqliteOutbox:
         return await self._run(work)
 
     async def messages_by_address(self, address_hash: str) -> list[MessageRow]:
-        return await self.select_messages(
+        return await self._messages(
             "id IN (SELECT message_id FROM message_addresses WHERE hash = ?)", (address_hash,)
         )
 
     async def unindexed(self) -> list[MessageRow]:
-        """Messages whose header addresses are not in the index yet (not delivered yet)."""
-        return await self.select_messages("indexed = 0")
+        return await self._messages("indexed = 0")
+
+    async def _messages(self, where: str, params: tuple[Any, ...] = ()) -> list[MessageRow]:
+        """Messages matching one of this module's fixed ``where`` clauses (never input)."""
+
+        def work(conn: sqlite3.Connection) -> list[MessageRow]:
+            # S608: ``where`` is one of the fixed clauses above; values go in ``params``.
+            sql = f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE {where} ORDER BY received_at"  # noqa: S608
+            return [_message(r) for r in conn.execute(sql, params).fetchall()]
+
+        return await self._run(work)
 
     async def jobs_of(self, message_id: str) -> list[Job]:
         def work(conn: sqlite3.Connection) -> list[Job]:
@@ -635,17 +629,14 @@ class SqliteOutbox:
 
         return await self._run(work)
 
-    async def execute(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
-        """Run ``fn`` on the outbox thread (retention and privacy use it for their queries)."""
-        return await self._run(fn)
-
     def _load_jobs(self, conn: sqlite3.Connection, ids: list[str]) -> list[Job]:
         out = []
         for job_id in ids:
             row = conn.execute(
                 # S608: the column list is a module constant, not input.
                 "SELECT j.id, j.route, j.rcpt_to, j.mailbox_hash, j.status, j.attempts,"  # noqa: S608
-                f" j.created_at, j.next_attempt_at, {_MESSAGE_COLUMNS_M}"
+                " j.created_at, j.next_attempt_at, j.lease_until, j.claimed_by,"
+                f" {_MESSAGE_COLUMNS_M}"
                 " FROM jobs j JOIN messages m ON m.id = j.message_id WHERE j.id = ?",
                 (job_id,),
             ).fetchone()
@@ -661,7 +652,9 @@ class SqliteOutbox:
                     attempts=row[5],
                     created_at=_dt(row[6]),
                     next_attempt_at=_dt(row[7]),
-                    message=_message(row[8:]),
+                    lease_until=None if row[8] is None else _dt(row[8]),
+                    claimed_by=row[9],
+                    message=_message(row[10:]),
                 )
             )
         return out
@@ -703,3 +696,56 @@ def _message(row: tuple[Any, ...] | sqlite3.Row) -> MessageRow:
         wrapped_key=row[8],
         raw_deleted=bool(row[9]),
     )
+
+
+def install_mismatch() -> ConfigError:
+    return ConfigError(
+        "privacy.install_secret",
+        "differs from the install secret this outbox was created with; every node and"
+        " every restart needs the same one (INBOUND_INSTALL_SECRET, or the data dir's"
+        " install.key)",
+    )
+
+
+_ADD_COLUMN = re.compile(r"^ALTER TABLE (\w+) ADD COLUMN (\w+)\b", re.IGNORECASE)
+
+
+def _column_exists(conn: sqlite3.Connection, statement: str) -> bool:
+    match = _ADD_COLUMN.match(statement)
+    if match is None:
+        return False
+    table, column = match.groups()
+    return column in {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def _migrate(conn: sqlite3.Connection) -> schema.Report:
+    """Apply pending migrations, each in one IMMEDIATE transaction with its version row."""
+    applied: list[str] = []
+    conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {schema.VERSION_TABLE} ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+    )
+    while True:
+        conn.execute("BEGIN IMMEDIATE")  # one migrating process at a time
+        try:
+            row = conn.execute(
+                f"SELECT COALESCE(MAX(version), 0) FROM {schema.VERSION_TABLE}"  # noqa: S608  (a constant)
+            ).fetchone()
+            pending = schema.plan("sqlite", int(row[0]))
+            if not pending:
+                conn.execute("COMMIT")
+                return schema.Report(version=int(row[0]), applied=tuple(applied))
+            step = pending[0]
+            for statement in schema.statements(step.sql):
+                if _column_exists(conn, statement):
+                    continue  # added by a build between two releases: nothing to do
+                conn.execute(statement)
+            conn.execute(
+                f"INSERT INTO {schema.VERSION_TABLE} VALUES (?, ?, ?)",  # noqa: S608  (a constant)
+                (step.version, step.name, time.time()),
+            )
+            conn.execute("COMMIT")
+            applied.append(step.name)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise

@@ -109,7 +109,8 @@ class Running:
         return self.call(self._stored(message_id.group(0), key))
 
     async def _stored(self, message_id: str, key: str) -> bytes:
-        [msg] = await self.service.outbox.select_messages("id = ?", (message_id,))
+        msg = await self.service.outbox.message(message_id)
+        assert msg is not None, message_id
         dek = self.service.objects.data_key(msg.id, msg.wrapped_key)
         return await self.service.objects.get(dek, key)
 
