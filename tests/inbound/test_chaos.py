@@ -26,6 +26,7 @@ def test_nothing_accepted_is_lost_under_random_sigkills(tmp_path: Path) -> None:
         messages=200,
         threads=4,
         kills=8,
+        child_share=0.5,
         send_seconds=35.0,
         settle_seconds=20.0,
     )
