@@ -160,7 +160,8 @@ class Report:
     temporary_replies: int = 0  # 4xx answers (the sender tried again)
     permanent_replies: int = 0  # 5xx answers to mail we could have taken: must be 0
     dropped: int = 0  # connections lost or refused mid-transaction (kills, restarts)
-    unverified: int = 0  # POSTs whose signature did not verify: must be 0
+    unverified: int = 0  # complete POSTs whose signature did not verify: must be 0
+    incomplete: int = 0  # POSTs cut off by a kill (body shorter than its content-length)
     kills: int = 0
     group_kills: int = 0
     child_kills: int = 0
@@ -181,7 +182,7 @@ class Report:
             f"  lost {self.lost}  duplicated {self.duplicated}  resent {self.resent}",
             f"attempts {self.attempts}  4xx {self.temporary_replies}"
             f"  5xx {self.permanent_replies}  dropped {self.dropped}"
-            f"  unverified {self.unverified}",
+            f"  unverified {self.unverified}  cut off {self.incomplete}",
             f"kills {self.kills} (group {self.group_kills}, child {self.child_kills})"
             f"  starts {self.starts} (median {self.start_seconds:.1f} s to listen)"
             f"  runtime {self.runtime_seconds:.1f} s"
@@ -374,7 +375,10 @@ def _tally(report: Report, receiver: Receiver, senders: _Senders) -> None:
     by_webhook_id: dict[str, list[str]] = defaultdict(list)
     for d in receiver.deliveries:
         if d.event is None:
-            report.unverified += 1
+            if len(d.body) < int(d.headers.get("content-length", "0")):
+                report.incomplete += 1  # the sender died mid-POST: nothing to verify
+            else:
+                report.unverified += 1
             continue
         message_id = str(d.event["data"]["message_id"]).strip("<>")
         by_webhook_id[d.headers["webhook-id"]].append(message_id)
