@@ -123,6 +123,14 @@ class ServeProcess:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
+        # Children are reaped by init: wait until none holds the port any more.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.proc.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.02)
 
     def kill_child(self, rng: random.Random) -> bool:
         kids = self.children()
