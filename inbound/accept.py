@@ -7,6 +7,11 @@ The rule the whole service rests on (DESIGN §2): the SMTP edge says ``250`` onl
 Any failure in 1-2 raises ``AcceptFailed`` (the client gets ``451`` and retries) and
 removes what step 1 wrote, so nothing half-written is kept. This module knows the
 storage and outbox Protocols, never which backend it was given.
+
+The message arrives as an ``Arrival``: its id and time were chosen when DATA began (the
+trace headers name the id), and its bytes are in a ``Spool`` (inbound/spool.py) whose
+size and SHA-256 were computed while it was written. A small one is one ``put``; a big
+one goes from its file (``put_file``), never copied whole into memory here.
 """
 
 from __future__ import annotations

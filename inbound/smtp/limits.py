@@ -1,9 +1,13 @@
 """Per-client limits: who a client is (``client_key``), and its message rate (450 4.7.1).
 
-A token bucket per client IP: ``rate`` messages per minute on average, bursts up to the
-same number. Pure apart from the ``now`` function it is given (monotonic seconds), so
-tests move time by hand. Buckets of clients that went quiet are dropped so the table
-stays small under address churn.
+A client is its IPv4 address, or its IPv6 network (/64 by default, set by
+``server.ipv6_prefix_length``): a host that rotates addresses inside its /64 is still
+one client, for the session limits of server.py and for the rate limit here.
+
+The rate limit is a token bucket per client: ``rate`` messages per minute on average,
+bursts up to the same number. Pure apart from the ``now`` function it is given
+(monotonic seconds), so tests move time by hand. Buckets of clients that went quiet are
+dropped so the table stays small under address churn.
 """
 
 from __future__ import annotations
