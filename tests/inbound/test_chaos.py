@@ -27,7 +27,7 @@ def test_nothing_accepted_is_lost_under_random_sigkills(tmp_path: Path) -> None:
         threads=4,
         kills=8,
         child_share=0.5,
-        send_seconds=35.0,
+        send_seconds=50.0,  # a bound, not a speed target: typically done in ~25 s
         settle_seconds=20.0,
     )
     print("\n".join(report.lines()))

@@ -170,6 +170,7 @@ class Report:
     dropped: int = 0  # connections lost or refused mid-transaction (kills, restarts)
     unverified: int = 0  # complete POSTs whose signature did not verify: must be 0
     incomplete: int = 0  # POSTs cut off by a kill (body shorter than its content-length)
+    seed: int = 0
     kills: int = 0
     group_kills: int = 0
     child_kills: int = 0
@@ -191,7 +192,8 @@ class Report:
             f"attempts {self.attempts}  4xx {self.temporary_replies}"
             f"  5xx {self.permanent_replies}  dropped {self.dropped}"
             f"  unverified {self.unverified}  cut off {self.incomplete}",
-            f"kills {self.kills} (group {self.group_kills}, child {self.child_kills})"
+            f"seed {self.seed}  kills {self.kills} (group {self.group_kills},"
+            f" child {self.child_kills})"
             f"  starts {self.starts} (median {self.start_seconds:.1f} s to listen)"
             f"  runtime {self.runtime_seconds:.1f} s"
             f"  outbox integrity_check {self.integrity}",
@@ -292,7 +294,9 @@ def run(
     a commit, a claim, a parse or a POST; ``child_share`` of them take one child only,
     where the service has children. One more kill follows the last 250.
     """
-    rng = random.Random(seed)
+    if seed is None:
+        seed = random.SystemRandom().randrange(1 << 32)
+    rng = random.Random(seed)  # the report names the seed: a failing run can be replayed
     started = time.monotonic()
     receiver = Receiver()
     data_dir = work / "data"
@@ -301,6 +305,7 @@ def run(
     batch = [chaos_message(run_id, n) for n in range(messages)]
     senders = _Senders(serve.port, batch, time.monotonic() + send_seconds)
     report = senders.report
+    report.seed = seed
     try:
         serve.start()
         pool = [threading.Thread(target=senders.run, daemon=True) for _ in range(threads)]
