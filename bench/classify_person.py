@@ -197,6 +197,7 @@ _GENERALISATION = (
     "tuning-5",
     "fresh-6",
     "templates",
+    "tuning-7",
 )
 
 
@@ -212,6 +213,7 @@ def _generalisation_right(case: dict[str, Any]) -> bool:
     types = {str(r.type) for r in verdict.requests}
     return (
         ("type" not in case or case["type"] in types)
+        and set(case.get("types", ())) <= types  # a combined request keeps every type
         and (not case.get("reminder") or any(r.reminder for r in verdict.requests))
         and (not case.get("escalation") or any(r.escalation for r in verdict.requests))
     )
@@ -222,7 +224,9 @@ def _generalisation_label(case: dict[str, Any]) -> str:
         return "trap" if case["expect"] == "none" else "unsubscribe"
     if case.get("escalation"):
         return "complaint"
-    return "reminder" if case.get("reminder") else str(case["type"])
+    if case.get("reminder"):
+        return "reminder"
+    return str(case.get("type") or "+".join(case["types"]))
 
 
 def report_generalisation() -> None:
@@ -233,16 +237,27 @@ def report_generalisation() -> None:
         cases: list[dict[str, Any]] = tomllib.loads(path.read_text("utf-8"))["case"]
         by_lang: dict[str, list[bool]] = defaultdict(list)
         by_type: dict[str, list[bool]] = defaultdict(list)
+        by_style: dict[str, list[bool]] = defaultdict(list)
+        misses: list[str] = []
         for case in cases:
             right = _generalisation_right(case)
             by_lang[case["lang"]].append(right)
             by_type[_generalisation_label(case)].append(right)
+            if "style" in case:
+                by_style[case["style"]].append(right)
+            if not right and "style" in case:
+                misses.append(f"{case['lang']} {_generalisation_label(case)}: {case['text'][:70]}")
         every = [r for rows in by_lang.values() for r in rows]
         print(f"{name}: {_pct(sum(every), len(every))}")
         print("  by language: " + ", ".join(
             f"{k} {sum(v)}/{len(v)}" for k, v in sorted(by_lang.items())))  # fmt: skip
         print("  by type: " + ", ".join(
             f"{k} {sum(v)}/{len(v)}" for k, v in sorted(by_type.items())))  # fmt: skip
+        if by_style:
+            print("  by style: " + ", ".join(
+                f"{k} {sum(v)}/{len(v)}" for k, v in sorted(by_style.items())))  # fmt: skip
+        for miss in misses:
+            print(f"  miss {miss}")
 
 
 def report_cost(normal: list[ParsedMessage], cases: list[ParsedMessage]) -> None:
