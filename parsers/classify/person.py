@@ -22,6 +22,13 @@ How it reads:
    account", "I reserve the right to lodge a complaint"), which cancel the hits they
    overlap. A request phrased only as a right ("the right to be forgotten") counts beside
    an ``ask`` or another request, never alone.
+   Beside the phrases, each lexicon's ``[grammar]`` word classes are read by the rules of
+   ``grammar.py`` (stop + send + mail, move + file + data, wrong + field + system…),
+   folded without case or diacritics: phrasings no entry was written for, text typed
+   without accents, Greek/Bulgarian/Ukrainian in Latin letters. A sentence with a
+   ``mention`` hit makes no request by rule; veto words of the language that asked
+   (a colleague's distribution list, a late fee, a duplicate invoice, a slide deck)
+   cancel the request of their sentence, by phrase or by rule.
 4. An article cited next to a law ("Art. 17 DSGVO", "članku 15. GDPR-a", "第15条") names a
    right too, but only in a message that already asks for something, or in a sentence
    that asks formally: a citation alone is a mention. A follow-up that names no right
@@ -40,7 +47,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from parsers.classify import dsr, language, phrases, unsubscribe
+from parsers.classify import dsr, grammar, language, phrases, unsubscribe
 from parsers.classify._once import once
 from parsers.classify.phrases import Lexicon
 from parsers.model import (
@@ -148,18 +155,34 @@ class _Found:
     """What one reading of a text found (mutable while reading, never handed out)."""
 
     requests: dict[RequestType, tuple[int, int, int, bool]] = field(default_factory=dict)
+    by_language: dict[RequestType, str] = field(default_factory=dict)  # whose words asked
     laws: list[tuple[int, str]] = field(default_factory=list)
     reminder: list[tuple[int, int]] = field(default_factory=list)
     escalation: list[tuple[int, int]] = field(default_factory=list)
     cited: dict[RequestType, str] = field(default_factory=dict)
     context: bool = False  # words of data protection ("personal data", "Datenschutz")
     languages: set[str] = field(default_factory=set)  # lexicons whose requests matched
+    rule_languages: set[str] = field(default_factory=set)  # grammars whose rules matched
     mentioned: bool = False  # a ``mention`` matched: the text talks about requests
 
-    def add(self, kind: RequestType, pos: int, span: tuple[int, int], cited: bool) -> None:
+    def add(
+        self, kind: RequestType, pos: int, span: tuple[int, int], cited: bool, lang: str = ""
+    ) -> None:
         old = self.requests.get(kind)
         if old is None or pos < old[0]:
             self.requests[kind] = (pos, span[0], span[1], cited)
+            self.by_language[kind] = lang
+
+
+@once
+def _grammar() -> grammar.Grammar:
+    """Every lexicon's ``[grammar]`` word classes in one index (built once per process)."""
+    tables = []
+    for code in phrases.lexicon_codes():
+        lex = phrases.load(code)
+        if lex is not None and lex.grammar:
+            tables.append((lex.language, {c: list(t) for c, t in lex.grammar}))
+    return grammar.build(tables)
 
 
 def _read(text: str, lexicons: tuple[Lexicon, ...]) -> _Found:
@@ -168,7 +191,11 @@ def _read(text: str, lexicons: tuple[Lexicon, ...]) -> _Found:
     present = phrases.present_literals(folded, lexicons)
     hits = [h for lex in lexicons for h in phrases.find_hits(text, lex, folded, present)]
     found = _Found()
-    if not hits:
+    spans = sentence_spans(text)
+    by_rule, rule_vetoes = grammar.read(
+        text, spans, _grammar(), frozenset(lex.language for lex in lexicons)
+    )
+    if not hits and not by_rule:
         return found
     vetoes = [(h.start, h.end) for h in hits if h.category == MENTION]
     found.mentioned = bool(vetoes)
@@ -177,9 +204,15 @@ def _read(text: str, lexicons: tuple[Lexicon, ...]) -> _Found:
         for h in hits
         if h.category != MENTION and not any(h.start < e and s < h.end for s, e in vetoes)
     ]
+    mentioned = {_sentence_of(spans, s) for s, _ in vetoes}
+    for rule_hit, span in by_rule:
+        if span in mentioned:
+            continue  # "I already unsubscribed", "don't delete my account"
+        found.rule_languages.add(rule_hit.language)
+        found.add(rule_hit.kind, rule_hit.start, span, cited=False, lang=rule_hit.language)
     if not live:
+        _drop_vetoed(found, rule_vetoes)
         return found
-    spans = sentence_spans(text)
     law_by_sentence: dict[tuple[int, int], str] = {}
     asking: set[tuple[int, int]] = set()
     for hit in live:
@@ -204,7 +237,7 @@ def _read(text: str, lexicons: tuple[Lexicon, ...]) -> _Found:
             found.context = True
         elif hit.category in _REQUEST_KINDS:
             found.languages.add(hit.language)
-            found.add(RequestType(hit.category), hit.start, span, cited=False)
+            found.add(RequestType(hit.category), hit.start, span, cited=False, lang=hit.language)
     asks = bool(found.requests or found.reminder or found.escalation)
     if found.laws and (asks or asking):
         vetoed = [_sentence_of(spans, s) for s, _ in vetoes]
@@ -218,7 +251,19 @@ def _read(text: str, lexicons: tuple[Lexicon, ...]) -> _Found:
             for kind, article, offset in dsr.cited_rights(sentence, law):
                 found.add(kind, span[0] + offset, span, cited=True)
                 found.cited.setdefault(kind, article)
+    _drop_vetoed(found, rule_vetoes)
     return found
+
+
+def _drop_vetoed(
+    found: _Found, vetoed: dict[tuple[tuple[int, int], str], set[RequestType]]
+) -> None:
+    """Requests read in a sentence whose words (in the language that asked) make them
+    something else: a colleague's list, a late fee, a duplicate invoice (``grammar``)."""
+    for kind, (_, start, end, cited) in list(found.requests.items()):
+        lang = found.by_language.get(kind, "")
+        if not cited and kind in vetoed.get(((start, end), lang), ()):
+            del found.requests[kind]
 
 
 def _evidence(text: str, span: tuple[int, int], pos: int) -> Evidence:
@@ -416,7 +461,10 @@ def detect(
     return Classification(
         kind=Kind.DATA_REQUEST if dsr_kinds else Kind.UNSUBSCRIBE,
         requests=tuple(requests),
-        language=_language(guess, body.languages | head.languages),
+        language=_language(
+            guess,
+            body.languages | head.languages or body.rule_languages | head.rule_languages,
+        ),
         confidence=confidence,
         due_by=dsr.due_by(received_at, law_list, hints.deadlines_days) if dsr_kinds else None,
         unsubscribe_token=address.token if address else None,

@@ -6,7 +6,8 @@ A lexicon is data reviewed like code: per language, ``[[entry]]`` tables with a
 which a space matches any run of whitespace) and the ``examples`` that test it; plus
 ``unsubscribe_subjects``, the words that alone make a subject or a body an unsubscribe,
 ``unsubscribe_stems``, which make a short message one, ``rights``, the words for
-"a right", and ``macros``: named parts (``%mydata%``) that patterns share.
+"a right", ``macros``: named parts (``%mydata%``) that patterns share, and ``grammar``:
+the language's word classes for the structural rules of ``grammar.py``.
 
 Speed: a regular expression with many alternatives is tried at every position of the
 text, which costs about 1.5 µs per character per lexicon. So each entry also carries the
@@ -87,6 +88,8 @@ class Lexicon:
     compiled: tuple[Compiled, ...] = field(repr=False)
     rights_regex: re.Pattern[str] | None = field(repr=False)
     literals: frozenset[str] = field(repr=False, default=frozenset())  # every gate literal
+    # ``[grammar]``: word classes (concept -> stems) read by ``grammar.py``.
+    grammar: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -221,6 +224,10 @@ def load(code: str) -> Lexicon | None:
         compiled=compiled,
         rights_regex=re.compile(rf"(?<!\w)(?:{words})(?!\w)", re.IGNORECASE) if rights else None,
         literals=frozenset(lit for item in compiled for lit in item.required or ()),
+        grammar=tuple(
+            (str(concept), tuple(str(t) for t in terms))
+            for concept, terms in data.get("grammar", {}).items()
+        ),
     )
 
 

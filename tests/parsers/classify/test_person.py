@@ -242,8 +242,9 @@ def test_the_lexicon_that_matched_corrects_a_short_guess() -> None:
         ("Odjava s liste hvala", Kind.UNSUBSCRIBE),
         ("Désabonnement svp", Kind.UNSUBSCRIBE),
         ("退订谢谢", Kind.UNSUBSCRIBE),
-        ("How can I unsubscribe?", None),  # a question, not a request
-        ("Wie melde ich mich ab?", None),
+        # Asking how to stop the mail is asking to stop it (issue 11: indirect questions).
+        ("How can I unsubscribe?", Kind.UNSUBSCRIBE),
+        ("Wie melde ich mich ab?", Kind.UNSUBSCRIBE),
         ("I already unsubscribed", None),  # a mention of the same word
     ],
 )
