@@ -142,6 +142,7 @@ class Rule:
     need: frozenset[str]
     any_of: frozenset[str] = frozenset()
     near: tuple[str, str] | None = None
+    anchor: str = ""  # the concept whose word places the request (its verb, mostly)
 
 
 _NEAR = 10
@@ -150,7 +151,7 @@ _NEAR = 10
 def _rule(
     kind: RequestType, need: str, any_of: str = "", near: tuple[str, str] | None = None
 ) -> Rule:
-    return Rule(kind, frozenset(need.split()), frozenset(any_of.split()), near)
+    return Rule(kind, frozenset(need.split()), frozenset(any_of.split()), near, need.split()[0])
 
 
 RULES: tuple[Rule, ...] = (
@@ -283,7 +284,7 @@ def read(
             if rule.kind is RequestType.ERASURE and _negated(seen, "delete"):
                 continue
             kinds_here.add(rule.kind)
-            first = min(seen[c][0][0] for c in rule.need | (rule.any_of & seen.keys()))
+            first = seen[rule.anchor][0][0]
             found.append((Found(kind=rule.kind, start=first, language=lang), span))
     found.sort(key=lambda item: item[0].start)
     return found, vetoed
