@@ -198,6 +198,7 @@ _GENERALISATION = (
     "fresh-6",
     "templates",
     "tuning-7",
+    "tuning-8",
 )
 
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from parsers.model import RequestType
 
@@ -168,6 +168,8 @@ RULES: tuple[Rule, ...] = (
     # "delete all my data", "wipe everything you have on me"
     _rule(RequestType.ERASURE, "delete data", "mine aboutme"),
     _rule(RequestType.ERASURE, "forget me"),
+    # a follow-up: "I asked you to delete the account three weeks ago"
+    _rule(RequestType.ERASURE, "delete data asked"),
     # "export my data to a file so I can move to another provider"
     _rule(RequestType.PORTABILITY, "portab"),
     _rule(RequestType.PORTABILITY, "move file", "data mine"),
@@ -178,6 +180,14 @@ RULES: tuple[Rule, ...] = (
     # "I don't want you to use my data for profiling / advertising"
     _rule(RequestType.OBJECTION, "nowant profil", "use data mine"),
     _rule(RequestType.OBJECTION, "object profil"),
+    # "freeze my data until you have checked", "don't use my data while you check"
+    _rule(RequestType.RESTRICTION, "restrict data", "mine until"),
+    _rule(RequestType.RESTRICTION, "until use data", "neg nowant"),
+    # "I withdraw my consent", "I take back the permission I gave you"
+    _rule(RequestType.WITHDRAW_CONSENT, "withdraw consent"),
+    # "is there a way to not get these mails any more?"
+    _rule(RequestType.UNSUBSCRIBE, "way mail receive", "neg nomore stop"),
+    _rule(RequestType.UNSUBSCRIBE, "way stop mail"),
     # "which details of mine do you store?", "what do you know about me?"
     _rule(RequestType.ACCESS, "which data", "aboutme mine", near=("which", "data")),
     _rule(RequestType.ACCESS, "which know aboutme"),
@@ -195,8 +205,13 @@ VETOES: dict[str, frozenset[RequestType]] = {
     "footer": frozenset({RequestType.UNSUBSCRIBE}),
     "restore": frozenset({RequestType.ERASURE}),  # "I deleted my account, restore it"
 }
+# A follow-up of an earlier request: "three weeks ago I asked you…", "nothing has happened".
+REMINDER_RULES: tuple[frozenset[str], ...] = (frozenset({"ago", "asked"}), frozenset({"still"}))
 CONCEPTS: frozenset[str] = frozenset(
-    {c for r in RULES for c in r.need | r.any_of} | set(VETOES) | {"neg"}
+    {c for r in RULES for c in r.need | r.any_of}
+    | set(VETOES)
+    | {"neg"}
+    | {c for need in REMINDER_RULES for c in need}
 )
 
 
@@ -207,6 +222,39 @@ class Found:
     kind: RequestType
     start: int  # the first concept word of the rule, in the text
     language: str
+
+
+_SPEAKS = 3  # concepts of one language in a sentence that make it that sentence's language
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What the rules read in a text.
+
+    ``vetoed`` is per (sentence, language); ``strength`` counts the concepts each
+    language found in each sentence. ``reminders`` are the sentences that follow up an
+    earlier request.
+    """
+
+    found: list[tuple[Found, tuple[int, int]]] = field(default_factory=list)
+    vetoed: dict[tuple[tuple[int, int], str], set[RequestType]] = field(default_factory=dict)
+    reminders: list[tuple[int, int]] = field(default_factory=list)
+    strength: dict[tuple[tuple[int, int], str], int] = field(default_factory=dict)
+
+    def vetoes(self, kind: RequestType, span: tuple[int, int], language: str) -> bool:
+        """Whether words of ``span`` cancel ``kind`` asked in ``language``: that language's
+        own veto words, or those of a language that clearly is the sentence's (``_SPEAKS``
+        concepts or more, and more than ``language`` found there)."""
+        own = self.strength.get((span, language), 0)
+        for (where, lang), kinds in self.vetoed.items():
+            if where != span or kind not in kinds:
+                continue
+            if lang == language:
+                return True
+            speaks = self.strength.get((where, lang), 0)
+            if speaks >= _SPEAKS and speaks > own:
+                return True
+        return False
 
 
 def concepts_at(
@@ -242,10 +290,8 @@ def read(
     spans: list[tuple[int, int]],
     grammar: Grammar,
     languages: frozenset[str],
-) -> tuple[
-    list[tuple[Found, tuple[int, int]]], dict[tuple[tuple[int, int], str], set[RequestType]]
-]:
-    """Requests by rule per sentence of ``text``, and the types each sentence vetoes.
+) -> Reading:
+    """Requests by rule per sentence of ``text``, the types each sentence vetoes, reminders.
 
     A veto is per (sentence, language): a word of one language's ``fee`` list does not
     cancel what another language's words asked for (short texts are read with every
@@ -254,7 +300,7 @@ def read(
     folded = fold(text)
     hits = concepts_at(folded, grammar, languages)
     if not hits:
-        return [], {}
+        return Reading()
     by_sentence: dict[tuple[tuple[int, int], str], dict[str, list[tuple[int, int]]]] = {}
     k = 0
     for start, end, lang, concept in hits:
@@ -269,10 +315,15 @@ def read(
         seen.setdefault(concept, []).append((start, end))
     found: list[tuple[Found, tuple[int, int]]] = []
     vetoed: dict[tuple[tuple[int, int], str], set[RequestType]] = {}
+    reminders: list[tuple[int, int]] = []
+    strength: dict[tuple[tuple[int, int], str], int] = {}
     for (span, lang), seen in by_sentence.items():
         for concept, kinds in VETOES.items():
             if concept in seen:
                 vetoed.setdefault((span, lang), set()).update(kinds)
+        strength[(span, lang)] = len(seen.keys() - VETOES.keys())
+        if span not in reminders and any(need <= seen.keys() for need in REMINDER_RULES):
+            reminders.append(span)
         kinds_here: set[RequestType] = set()
         for rule in RULES:
             if rule.kind in kinds_here or not rule.need <= seen.keys():
@@ -287,7 +338,7 @@ def read(
             first = seen[rule.anchor][0][0]
             found.append((Found(kind=rule.kind, start=first, language=lang), span))
     found.sort(key=lambda item: item[0].start)
-    return found, vetoed
+    return Reading(found=found, vetoed=vetoed, reminders=sorted(reminders), strength=strength)
 
 
 def _near(seen: dict[str, list[tuple[int, int]]], first: str, then: str) -> bool:

@@ -163,6 +163,7 @@ class _Found:
     context: bool = False  # words of data protection ("personal data", "Datenschutz")
     languages: set[str] = field(default_factory=set)  # lexicons whose requests matched
     rule_languages: set[str] = field(default_factory=set)  # grammars whose rules matched
+    vetoed: set[RequestType] = field(default_factory=set)  # kinds a sentence's words veto
     mentioned: bool = False  # a ``mention`` matched: the text talks about requests
 
     def add(
@@ -192,11 +193,12 @@ def _read(text: str, lexicons: tuple[Lexicon, ...]) -> _Found:
     hits = [h for lex in lexicons for h in phrases.find_hits(text, lex, folded, present)]
     found = _Found()
     spans = sentence_spans(text)
-    by_rule, rule_vetoes = grammar.read(
-        text, spans, _grammar(), frozenset(lex.language for lex in lexicons)
-    )
+    reading = grammar.read(text, spans, _grammar(), frozenset(lex.language for lex in lexicons))
+    by_rule = reading.found
+    found.vetoed = {kind for kinds in reading.vetoed.values() for kind in kinds}
     if not hits and not by_rule:
         return found
+    found.reminder.extend(reading.reminders)
     vetoes = [(h.start, h.end) for h in hits if h.category == MENTION]
     found.mentioned = bool(vetoes)
     live = [
@@ -211,7 +213,7 @@ def _read(text: str, lexicons: tuple[Lexicon, ...]) -> _Found:
         found.rule_languages.add(rule_hit.language)
         found.add(rule_hit.kind, rule_hit.start, span, cited=False, lang=rule_hit.language)
     if not live:
-        _drop_vetoed(found, rule_vetoes)
+        _drop_vetoed(found, reading)
         return found
     law_by_sentence: dict[tuple[int, int], str] = {}
     asking: set[tuple[int, int]] = set()
@@ -251,18 +253,15 @@ def _read(text: str, lexicons: tuple[Lexicon, ...]) -> _Found:
             for kind, article, offset in dsr.cited_rights(sentence, law):
                 found.add(kind, span[0] + offset, span, cited=True)
                 found.cited.setdefault(kind, article)
-    _drop_vetoed(found, rule_vetoes)
+    _drop_vetoed(found, reading)
     return found
 
 
-def _drop_vetoed(
-    found: _Found, vetoed: dict[tuple[tuple[int, int], str], set[RequestType]]
-) -> None:
+def _drop_vetoed(found: _Found, reading: grammar.Reading) -> None:
     """Requests read in a sentence whose words (in the language that asked) make them
     something else: a colleague's list, a late fee, a duplicate invoice (``grammar``)."""
     for kind, (_, start, end, cited) in list(found.requests.items()):
-        lang = found.by_language.get(kind, "")
-        if not cited and kind in vetoed.get(((start, end), lang), ()):
+        if not cited and reading.vetoes(kind, (start, end), found.by_language.get(kind, "")):
             del found.requests[kind]
 
 
@@ -399,7 +398,7 @@ def detect(
     short_only = False
     if bare_body and bare_body in _unsubscribe_words():
         body.add(RequestType.UNSUBSCRIBE, 0, sentence_spans(text)[0], cited=False)
-    elif not body.requests and not body.mentioned:
+    elif not body.requests and not body.mentioned and RequestType.UNSUBSCRIBE not in body.vetoed:
         stem_at = _short_unsubscribe(text)
         if stem_at is not None:
             short_only = True
