@@ -188,6 +188,8 @@ RULES: tuple[Rule, ...] = (
     # "is there a way to not get these mails any more?"
     _rule(RequestType.UNSUBSCRIBE, "way mail receive", "neg nomore stop"),
     _rule(RequestType.UNSUBSCRIBE, "way stop mail"),
+    # "how can I get off your list?"
+    _rule(RequestType.UNSUBSCRIBE, "how remove list", "me address mail"),
     # "which details of mine do you store?", "what do you know about me?"
     _rule(RequestType.ACCESS, "which data", "aboutme mine", near=("which", "data")),
     _rule(RequestType.ACCESS, "which know aboutme"),

@@ -77,6 +77,9 @@ _EVIDENCE_ITEMS = 8
 # unbounded run at every position (issue 16: 40,000 "!" in a row, long "====" rules).
 READ_LIMIT = 8000
 SUBJECT_LIMIT = 1000
+# The structural rules (``grammar.py``) read the first 4,000 characters: their word
+# lookups cost about 3 µs a word, and a request is made near the top.
+GRAMMAR_LIMIT = 4000
 _MAX_READ = READ_LIMIT
 # Below this many characters language guesses are unreliable ("Molim vas, uklonite me s
 # mailing liste." reads as Estonian, then Finnish): read every lexicon, which the literal
@@ -193,7 +196,9 @@ def _read(text: str, lexicons: tuple[Lexicon, ...]) -> _Found:
     hits = [h for lex in lexicons for h in phrases.find_hits(text, lex, folded, present)]
     found = _Found()
     spans = sentence_spans(text)
-    reading = grammar.read(text, spans, _grammar(), frozenset(lex.language for lex in lexicons))
+    reading = grammar.read(
+        text[:GRAMMAR_LIMIT], spans, _grammar(), frozenset(lex.language for lex in lexicons)
+    )
     by_rule = reading.found
     found.vetoed = {kind for kinds in reading.vetoed.values() for kind in kinds}
     if not hits and not by_rule:

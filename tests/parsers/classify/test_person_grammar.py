@@ -60,6 +60,8 @@ def test_text_without_diacritics_reads_like_the_original(with_marks: str, withou
         ("Please stop emailing this address.", RequestType.UNSUBSCRIBE),
         ("Take this address off your mailing list.", RequestType.UNSUBSCRIBE),
         ("How do I stop receiving these emails?", RequestType.UNSUBSCRIBE),
+        ("How can I get off your mailing list?", RequestType.UNSUBSCRIBE),
+        ("Is there a way to not get these mails any more?", RequestType.UNSUBSCRIBE),
         ("Wie kann ich mich vom Newsletter abmelden?", RequestType.UNSUBSCRIBE),
         ("Thelo na diagrapsete ola ta prosopika mou dedomena.", RequestType.ERASURE),
         ("Iskam da iztriete vsichki moi lichni danni.", RequestType.ERASURE),
@@ -110,6 +112,8 @@ def test_a_combined_request_keeps_every_type() -> None:
         # A newsletter's own footer, read whole when the mail is not a reply.
         "If you no longer wish to receive these messages, click here to unsubscribe.",
         "Si vous ne souhaitez plus recevoir nos messages, cliquez ici.",
+        "How do I stop the email client from adding a signature?",
+        "How do I remove the old price list from the shop?",
         # Words of one language that are ordinary words of another.
         "What information do you need from me for the refund?",
         "Welke gegevens hebben jullie nodig voor de offerte?",
