@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -60,6 +61,7 @@ _STABLE_SECONDS = 10.0
 _BACKOFF_FIRST, _BACKOFF_MAX = 0.5, 30.0
 # Beyond the children's own grace period, before the supervisor kills them.
 _STOP_MARGIN_SECONDS = 10.0
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 class Role(StrEnum):
@@ -269,7 +271,7 @@ class Supervisor:
     def _start(self, child: Child) -> None:
         process = self._context.Process(
             target=_child_main,
-            args=(self.settings, child, self._workers()),
+            args=(self.settings, child, self._workers(), self._pid),
             name=f"inbound-{child.name}",
             daemon=False,
         )
@@ -329,7 +331,22 @@ class Supervisor:
         return status
 
 
-def _child_main(settings: Settings, child: Child, workers: int) -> None:
+def _die_with(parent: int) -> None:
+    """Stop (SIGTERM: in-flight DATA and deliveries finish) when the supervisor dies.
+
+    A supervisor killed with SIGKILL cannot stop its children; without this they would
+    live on under PID 1, keep the port, and make the next ``inbound serve`` fail with
+    "address in use". Linux's ``PR_SET_PDEATHSIG`` asks the kernel to signal us; the
+    parent check after it closes the window in which the parent died before the call.
+    """
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _child_main(settings: Settings, child: Child, workers: int, supervisor: int) -> None:
     """A child's body: one role of the service on its own event loop."""
     from inbound import app
     from inbound.wake import Wake
@@ -338,6 +355,7 @@ def _child_main(settings: Settings, child: Child, workers: int) -> None:
     # loop of app.serve installs the child's own.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, signal.SIG_DFL)
+    _die_with(supervisor)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until app.serve's loop takes it
     index = child.index if child.role is Role.WORKER else None
     code = asyncio.run(

@@ -195,3 +195,31 @@ def test_processes_key_flag_and_environment() -> None:
         from_mapping({"server": {**server, "processes": 0}}, {}, {})
     with pytest.raises(ConfigError, match="--processes"):
         from_mapping({"server": server}, {}, {"processes": 0})
+
+
+def test_children_stop_when_the_supervisor_is_sigkilled(tmp_path: Path) -> None:
+    # Before: the children lived on under PID 1, kept the port, and the next start
+    # failed with "address in use".
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INBOUND_")}
+    cmd = [sys.executable, "-m", "inbound", "serve", "--processes", "2"]
+    cmd += ["--listen", f"127.0.0.1:{port}", "--data-dir", str(tmp_path / "d")]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        _wait(lambda: len(_children(log)) == 4, "two acceptors and two workers", 30)
+        _wait(lambda: log.read_text().count("SMTP listening") == 2, "both acceptors listening")
+        pids = list(_children(log).values())
+        proc.kill()
+        proc.wait()
+        _wait(lambda: not [pid for pid in pids if _alive(pid)], "every child gone", 30)
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in _children(log).values():
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
