@@ -11,6 +11,17 @@ A temporary file (a put's, or the SMTP spool's) is named by ``temporary_name``:
 ``sweep_temporary`` removes those whose writer (this host, that pid) is dead, and those
 it cannot check (another host's, an older release's) once older than ``TEMP_MAX_AGE``.
 A live writer's file is never touched, however slowly its sender trickles DATA in.
+
+Group sync (issue 12): files are written and fsynced in the pool, concurrently (the file
+system folds concurrent fsyncs into one journal commit); the renames and the directory
+fsyncs that make them durable under their keys run on one thread (``_DirSync``), where
+every put that arrives while a batch is syncing joins the next batch, and each directory
+is fsynced once per batch rather than once per object. A put still returns only after
+its own directory fsync, as the outbox's group commit returns only after its COMMIT.
+
+Keys are checked lexically (no ``..``, not absolute, not the temporary folder): keys
+come from ``storage/keys.py``, and the data dir is the service's own (0700), so the
+per-put ``Path.resolve`` of release 1 (a system call per path component) is gone.
 """
 
 from __future__ import annotations
@@ -22,9 +33,11 @@ import errno
 import hashlib
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -51,24 +64,32 @@ class LocalStore:
         self.root = root
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="inbound-store")
         self._ready = False
+        self._sync = _DirSync()
 
     async def _run(self, fn: Callable[[], _T]) -> _T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
 
     def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        root = self.root.resolve()
-        if root not in path.parents or key.startswith(_TMP):
+        parts = key.split("/")
+        if (
+            not key
+            or key.startswith(("/", _TMP))
+            or "\0" in key
+            or any(part == ".." for part in parts)
+            or all(part in ("", ".") for part in parts)
+        ):
             raise StorageError("key escapes the store")
-        return path
+        return self.root / key
 
     # ------------------------------------------------------------ RawStore
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
-        await self._run(lambda: self._put(key, data))
-
-    def _put(self, key: str, data: bytes) -> None:
         target = self._path(key)
+        tmp = await self._run(lambda: self._write_tmp(data))
+        await self._durable(tmp, target)
+
+    def _write_tmp(self, data: bytes) -> Path:
+        """Write ``data`` to a new file in ``.tmp`` and fsync it; return its path."""
         tmp_dir = self.root / _TMP
         tmp = tmp_dir / temporary_name()
         try:
@@ -84,38 +105,41 @@ class LocalStore:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            _makedirs_durable(target.parent)
-            tmp.replace(target)
-            _fsync_dir(target.parent)
         except OSError as exc:
             with contextlib.suppress(OSError):
                 tmp.unlink()
-            raise StorageError(f"local put failed: {exc.strerror or type(exc).__name__}") from exc
+            raise _failed(exc) from exc
+        return tmp
+
+    async def _durable(self, tmp: Path, target: Path) -> None:
+        """Rename the fsynced ``tmp`` to ``target`` and fsync its directory (grouped)."""
+        try:
+            await self._sync.rename(tmp, target)
+        except OSError as exc:
+            raise _failed(exc) from exc
 
     async def put_file(self, key: str, path: Path, content_type: str) -> None:
-        await self._run(lambda: self._put_file(key, path))
-
-    def _put_file(self, key: str, path: Path) -> None:
         """fsync the file, rename it into place (same file system: the spool lives in
         ``.tmp``), fsync the directory; a file elsewhere is copied the usual way."""
         target = self._path(key)
-        try:
-            fd = os.open(path, os.O_RDONLY)
+
+        def fsync() -> None:
             try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            _makedirs_durable(target.parent)
-            try:
-                path.replace(target)
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
             except OSError as exc:
-                if exc.errno != errno.EXDEV:
-                    raise
-                self._put(key, path.read_bytes())
-                return
-            _fsync_dir(target.parent)
+                raise _failed(exc) from exc
+
+        await self._run(fsync)
+        try:
+            await self._sync.rename(path, target, unlink_on_error=False)
         except OSError as exc:
-            raise StorageError(f"local put failed: {exc.strerror or type(exc).__name__}") from exc
+            if exc.errno != errno.EXDEV:
+                raise _failed(exc) from exc
+            await self.put(key, await self._run(path.read_bytes), content_type)
 
     async def get(self, key: str) -> bytes:
         return await self._run(lambda: self._get(key))
@@ -208,6 +232,100 @@ class LocalStore:
 
     async def close(self) -> None:
         self._pool.shutdown(wait=True)
+        self._sync.close()
+
+
+def _failed(exc: OSError) -> StorageError:
+    return StorageError(f"local put failed: {exc.strerror or type(exc).__name__}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Rename:
+    src: Path
+    dst: Path
+    unlink_on_error: bool
+    future: asyncio.Future[None]
+    loop: asyncio.AbstractEventLoop
+
+
+class _DirSync:
+    """Renames into place and the directory fsyncs after them, one batch at a time.
+
+    Runs on its own single thread. Each batch renames every object queued so far, then
+    fsyncs each directory they went to once; each caller's future is settled only after
+    its directory's fsync (or with the OSError that stopped it).
+    """
+
+    def __init__(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbound-store-sync")
+        self._lock = threading.Lock()
+        self._batch: list[_Rename] = []
+        self._flush_pending = False
+        self._dirs: set[Path] = set()  # directories known to exist (only this thread)
+
+    async def rename(self, src: Path, dst: Path, *, unlink_on_error: bool = True) -> None:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        with self._lock:
+            self._batch.append(_Rename(src, dst, unlink_on_error, future, loop))
+            start = not self._flush_pending
+            self._flush_pending = True
+        if start:
+            self._executor.submit(self._flush)
+        await future
+
+    def _flush(self) -> None:
+        with self._lock:
+            batch, self._batch = self._batch, []
+            self._flush_pending = False
+        errors: dict[int, OSError] = {}
+        by_dir: dict[Path, list[int]] = {}
+        for i, item in enumerate(batch):
+            try:
+                self._rename(item.src, item.dst)
+                by_dir.setdefault(item.dst.parent, []).append(i)
+            except OSError as exc:
+                errors[i] = exc
+                if item.unlink_on_error:
+                    with contextlib.suppress(OSError):
+                        item.src.unlink()
+        for directory, members in by_dir.items():
+            try:
+                _fsync_dir(directory)
+            except OSError as exc:
+                for i in members:
+                    errors[i] = exc
+        for i, item in enumerate(batch):
+            with contextlib.suppress(RuntimeError):  # the caller's loop is gone
+                item.loop.call_soon_threadsafe(_settle, item.future, errors.get(i))
+
+    def _rename(self, src: Path, dst: Path) -> None:
+        parent = dst.parent
+        if parent not in self._dirs:
+            _makedirs_durable(parent)
+            self._dirs.add(parent)
+        try:
+            src.replace(dst)
+        except FileNotFoundError:
+            if not src.exists():
+                raise
+            # The directory went away since (an erase, a sweep): make it again.
+            self._dirs.discard(parent)
+            _makedirs_durable(parent)
+            self._dirs.add(parent)
+            src.replace(dst)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+
+def _settle(future: asyncio.Future[None], error: OSError | None) -> None:
+    if future.done():  # the caller was cancelled
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
 
 
 def temporary_name(tag: str = "") -> str:
