@@ -172,7 +172,7 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=24 * 1024)
     args = ap.parse_args()
     versions = ", ".join(
-        f"{p} {metadata.version(p)}" for p in ("aiosmtpd", "flanker", "httpx", "tenacity")
+        f"{p} {metadata.version(p)}" for p in ("aiosmtpd", "flanker", "aiohttp", "tenacity")
     )
     print(f"Python {sys.version.split()[0]}, {versions}; {os.cpu_count()} CPUs")
     print(

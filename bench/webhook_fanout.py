@@ -76,7 +76,7 @@ def main() -> None:
     try:
         wait_port(port)
         url = f"http://127.0.0.1:{port}/hook"
-        versions = ", ".join(f"{p} {metadata.version(p)}" for p in ("httpx", "httpcore"))
+        versions = ", ".join(f"{p} {metadata.version(p)}" for p in ("aiohttp", "yarl"))
         print(f"python {sys.version.split()[0]}; {versions}", flush=True)
         results = []
         for r in range(args.runs):

@@ -80,7 +80,7 @@ def setup(
     root.setLevel(level)
     # aiosmtpd logs peers' commands (with addresses) at INFO/DEBUG; we log our own lines.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
-    for noisy in ("httpx", "httpcore", "botocore", "boto3", "urllib3", "asyncio"):
+    for noisy in ("aiohttp", "botocore", "boto3", "urllib3", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # flanker's address grammar (ply) warns about unreachable symbols at every import.
     logging.getLogger("flanker").setLevel(logging.ERROR)

@@ -10,7 +10,7 @@ Two checks, one rule:
   normalised the way the resolver would read it before it is judged;
 * at send time (``check``), on every address the name resolves to now. The address it
   returns is the one the sender connects to (``Pinned``), so a rebinding DNS server
-  cannot answer the guard with a public address and httpx with a private one; TLS keeps
+  cannot answer the guard with a public address and the sender with a private one; TLS keeps
   SNI and certificate checks on the host name.
 
 ``ipaddress.is_global`` alone is not enough on Python 3.11: it calls NAT64

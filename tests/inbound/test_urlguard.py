@@ -180,7 +180,7 @@ async def test_sender_connects_to_the_pinned_address_and_checks_the_name(
     sender = Sender(1, verify=context)
     try:
         # The name does not resolve at all: only the pinned address can reach the server,
-        # so httpx did not look it up again (no rebinding window).
+        # so the sender did not look it up again (no rebinding window).
         ok = await sender.post(
             f"https://hooks.example.test:{port}/hook", b"{}", {}, pin="127.0.0.1"
         )
