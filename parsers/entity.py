@@ -101,7 +101,9 @@ def first_raw(raw: list[tuple[str, bytes]], name: str) -> bytes | None:
     return None
 
 
-def transfer_decode(body: bytes, headers: EntityHeaders, defects: list[str]) -> bytes:
+def transfer_decode(body: bytes | memoryview, headers: EntityHeaders, defects: list[str]) -> bytes:
+    """The body with its Content-Transfer-Encoding undone; ``body`` may be a view of the
+    raw message, so base64 (the big attachments) is decoded without copying it first."""
     cte_raw = first_raw(headers.raw, "content-transfer-encoding")
     cte = cte_raw.decode("ascii", "replace").strip().lower() if cte_raw else "7bit"
     if cte == "base64":
@@ -109,6 +111,7 @@ def transfer_decode(body: bytes, headers: EntityHeaders, defects: list[str]) -> 
         if not clean:
             defects.append(f"{headers.content_type}: broken base64 recovered")
         return data
+    body = bytes(body)
     if cte == "quoted-printable":
         data, clean = decode_quoted_printable(body)
         if not clean:

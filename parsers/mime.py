@@ -272,7 +272,7 @@ def _walk(entity: Entity, headers: EntityHeaders, state: _State, depth: int, in_
                 child_headers.content_type = "message/rfc822"
             _walk(child, child_headers, state, depth + 1, in_body)
         return
-    body = transfer_decode(entity.body(), headers, state.defects)
+    body = transfer_decode(entity.body_view(), headers, state.defects)
     if ctype in _MESSAGE_TYPES:
         _enclosed(entity, headers, body, state, depth)
         return

@@ -64,6 +64,10 @@ class Entity:
     def body(self) -> bytes:
         return self.source[self.start : self.end]
 
+    def body_view(self) -> memoryview:
+        """The body without a copy (a big base64 attachment is decoded straight from it)."""
+        return memoryview(self.source)[self.start : self.end]
+
     def contains(self, marker: bytes) -> bool:
         return self.source.find(marker, self.start, self.end) >= 0
 

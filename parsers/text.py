@@ -344,7 +344,7 @@ _WS = re.compile(rb"\s+")
 _B64_BAD = re.compile(rb"[^A-Za-z0-9+/=\s]")
 
 
-def decode_base64(data: bytes) -> tuple[bytes, bool]:
+def decode_base64(data: bytes | memoryview) -> tuple[bytes, bool]:
     """Base64 (RFC 2045 §6.8) without crashing; returns bytes and whether it was clean.
 
     Characters outside the alphabet are ignored (§6.8 says so), missing padding is
@@ -374,10 +374,16 @@ def decode_base64(data: bytes) -> tuple[bytes, bool]:
     return b"".join(chunks), False
 
 
-def _padding_inside(data: bytes) -> bool:
+_EQUALS = re.compile(rb"=")
+
+
+def _padding_inside(data: bytes | memoryview) -> bool:
     """Whether "=" occurs before the end (concatenated base64 blobs)."""
-    position = data.find(b"=")
-    return position >= 0 and bool(data[position:].strip(b"=\r\n\t ").strip())
+    first = _EQUALS.search(data)
+    if first is None:
+        return False
+    tail = bytes(data[first.start() :])  # from the first "=": usually the padding alone
+    return bool(tail.strip(b"=\r\n\t ").strip())
 
 
 _QP_BAD = re.compile(rb"=(?![0-9A-Fa-f]{2}|\r?\n|\r|[ \t]*$)", re.MULTILINE)
