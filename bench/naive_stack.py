@@ -117,7 +117,7 @@ async def main() -> None:
     handler = Naive(args)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: SMTP(handler, hostname="naive.test", decode_data=False, data_size_limit=None),
+        lambda: SMTP(handler, hostname="naive.test", decode_data=False, data_size_limit=64 << 20),
         "127.0.0.1",
         args.port,
         backlog=1024,

@@ -37,6 +37,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email import policy
 from email.message import EmailMessage
 from email.utils import make_msgid
 from importlib import metadata
@@ -319,7 +320,7 @@ def big_message(megabytes: int = 25, attachment_mb: int = 18) -> bytes:
         subtype="octet-stream",
         filename="scans.bin",
     )
-    return m.as_bytes()
+    return m.as_bytes(policy=policy.SMTP)  # CRLF: smtplib sends bytes as they are
 
 
 # ---------------------------------------------------------------- measuring

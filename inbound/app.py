@@ -181,6 +181,8 @@ class Service:
                 presign_seconds=settings.s3.presign_seconds if settings.s3 else 7 * 24 * 3600,
                 index_key=self.index_key,
                 deadlines_days=settings.deadlines_days,
+                # A parse holds about twice its message: four of the largest at once.
+                max_raw_bytes_in_flight=4 * settings.max_message_bytes,
             ),
             metrics=self.metrics,
         )

@@ -30,6 +30,7 @@ from inbound.accept import address_hash
 from inbound.clock import Clock, SystemClock
 from inbound.config import Route, Target
 from inbound.delivery import formats, outcome, schedule, urlguard
+from inbound.delivery.budget import ByteBudget
 from inbound.delivery.sender import Sender
 from inbound.errors import InboundError
 from inbound.outbox.base import AddressIndex, Deliveries, JobQueue, MessageStore
@@ -78,6 +79,8 @@ class WorkerOptions:
     presign_seconds: int = 7 * 24 * 3600
     index_key: bytes = b""
     deadlines_days: tuple[tuple[str, int], ...] | None = None
+    # Raw bytes of the jobs in progress at once (delivery/budget.py); the rest wait.
+    max_raw_bytes_in_flight: int = 128 * 1024 * 1024
 
 
 class Worker:
@@ -110,6 +113,7 @@ class Worker:
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[JobStatus]] = set()
         self._slots = asyncio.Semaphore(options.concurrency)
+        self._budget = ByteBudget(options.max_raw_bytes_in_flight)
         self._parse_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="inbound-parse")
         # Who this worker claims as; the service sets a stable node (inbound/claimant.py).
         self.claimant = process_claimant()
@@ -229,7 +233,7 @@ class Worker:
     async def _guarded(self, job: Job) -> JobStatus:
         self._held.add(job.id)  # from the claim on, even while waiting for a slot
         try:
-            async with self._slots:
+            async with self._slots, self._budget.hold(job.message.raw_size):
                 try:
                     return await self.process(job)
                 except Exception as exc:
