@@ -199,6 +199,7 @@ _GENERALISATION = (
     "templates",
     "tuning-7",
     "tuning-8",
+    "tuning-9",
 )
 
 

@@ -143,15 +143,30 @@ class Rule:
     any_of: frozenset[str] = frozenset()
     near: tuple[str, str] | None = None
     anchor: str = ""  # the concept whose word places the request (its verb, mostly)
+    question: bool = False  # the sentence must be a question (an indirect "how do I…?")
 
 
 _NEAR = 10
+# Question marks: Latin, Greek (";" and U+037E), full-width.
+_QUESTION = frozenset("?;\u037e\uff1f")
 
 
 def _rule(
-    kind: RequestType, need: str, any_of: str = "", near: tuple[str, str] | None = None
+    kind: RequestType,
+    need: str,
+    any_of: str = "",
+    near: tuple[str, str] | None = None,
+    *,
+    question: bool = False,
 ) -> Rule:
-    return Rule(kind, frozenset(need.split()), frozenset(any_of.split()), near, need.split()[0])
+    return Rule(
+        kind,
+        frozenset(need.split()),
+        frozenset(any_of.split()),
+        near,
+        need.split()[0],
+        question,
+    )
 
 
 RULES: tuple[Rule, ...] = (
@@ -182,7 +197,8 @@ RULES: tuple[Rule, ...] = (
     _rule(RequestType.OBJECTION, "object profil"),
     # "freeze my data until you have checked", "don't use my data while you check"
     _rule(RequestType.RESTRICTION, "restrict data", "mine until"),
-    _rule(RequestType.RESTRICTION, "until use data", "neg nowant"),
+    # "stop using my data until my complaint is resolved": a pause, not an objection
+    _rule(RequestType.RESTRICTION, "until use data", "neg nowant stop nomore"),
     # "I withdraw my consent", "I take back the permission I gave you"
     _rule(RequestType.WITHDRAW_CONSENT, "withdraw consent"),
     # "is there a way to not get these mails any more?"
@@ -190,6 +206,11 @@ RULES: tuple[Rule, ...] = (
     _rule(RequestType.UNSUBSCRIBE, "way stop mail"),
     # "how can I get off your list?"
     _rule(RequestType.UNSUBSCRIBE, "how remove list", "me address mail"),
+    # "how do I stop getting these emails?", "jak mám přestat dostávat ty maily?"
+    _rule(RequestType.UNSUBSCRIBE, "how stop mail receive", question=True),
+    # "comment faire pour ne plus recevoir ces e-mails ?" (a question: "as I said, I no
+    # longer receive your mail" is a complaint that the mail stopped, not an opt-out)
+    _rule(RequestType.UNSUBSCRIBE, "how receive mail", "neg nomore", question=True),
     # "which details of mine do you store?", "what do you know about me?"
     _rule(RequestType.ACCESS, "which data", "aboutme mine", near=("which", "data")),
     _rule(RequestType.ACCESS, "which know aboutme"),
@@ -333,6 +354,8 @@ def read(
             if rule.any_of and rule.any_of.isdisjoint(seen):
                 continue
             if rule.near and not _near(seen, *rule.near):
+                continue
+            if rule.question and not _QUESTION.intersection(text[span[0] : span[1] + 1]):
                 continue
             if rule.kind is RequestType.ERASURE and _negated(seen, "delete"):
                 continue

@@ -1,6 +1,6 @@
 """Requests read by structure (parsers/classify/grammar.py) and the words that veto them.
 
-Also tuning sets 7 and 8 (fixtures/dsr/generalisation-tuning-7/-8.toml, each written
+Also tuning sets 7, 8 and 9 (fixtures/dsr/generalisation-tuning-7/-8/-9.toml, each written
 before the pass it tuned) as regression data: every trap stays ordinary and each set
 stays above its floor.
 """
@@ -18,9 +18,13 @@ from parsers.model import Kind, RequestType
 from tests.parsers.classify.test_lexicon import classify
 
 SETS = Path(__file__).resolve().parents[3] / "fixtures" / "dsr"
-# Right answers when each pass landed (tuning-7: 244/247, tuning-8: 134/135); the misses
-# are printed on failure.
-FLOORS = {"generalisation-tuning-7": 0.98, "generalisation-tuning-8": 0.99}
+# Right answers when each pass landed (tuning-7: 244/247, tuning-8: 134/135, tuning-9:
+# 132/135); the misses are printed on failure.
+FLOORS = {
+    "generalisation-tuning-7": 0.98,
+    "generalisation-tuning-8": 0.99,
+    "generalisation-tuning-9": 0.97,
+}
 # The 27 languages of issue 11; each has a grammar.
 GRAMMAR_LANGUAGES = {
     "bg", "cs", "da", "de", "el", "en", "es", "et", "fi", "fr", "ga", "hr", "hu", "it",
@@ -63,6 +67,9 @@ def test_text_without_diacritics_reads_like_the_original(with_marks: str, withou
         ("How can I get off your mailing list?", RequestType.UNSUBSCRIBE),
         ("Is there a way to not get these mails any more?", RequestType.UNSUBSCRIBE),
         ("Wie kann ich mich vom Newsletter abmelden?", RequestType.UNSUBSCRIBE),
+        ("Comment faire pour ne plus recevoir ces e-mails ?", RequestType.UNSUBSCRIBE),
+        ("Jak mám přestat dostávat tyhle e-maily?", RequestType.UNSUBSCRIBE),
+        ("Please stop using my data until my complaint is resolved.", RequestType.RESTRICTION),
         ("Thelo na diagrapsete ola ta prosopika mou dedomena.", RequestType.ERASURE),
         ("Iskam da iztriete vsichki moi lichni danni.", RequestType.ERASURE),
         ("Vydalit vsi moi personalni dani, bud laska.", RequestType.ERASURE),
@@ -104,6 +111,10 @@ def test_a_combined_request_keeps_every_type() -> None:
         "Nu mai primesc emailurile voastre.",
         # Vetoes: a colleague's list, a late fee, a duplicate invoice, a slide deck, a badge.
         "Hi Tom, could you take me off the internal sales-ops distribution list?",
+        "Kannst du mich aus dem Kalender-Termin der Teamrunde austragen?",
+        # An indirect "how…" is a question; a statement that the mail stopped is not.
+        "How come I don't receive your emails any more?",
+        "Come ti dicevo, non ricevo più le vostre email.",
         "I object to the late fee on my last invoice.",
         "Obrišite dupli račun iz ožujka, stigao je dvaput.",
         "Please make the following changes to the slide deck: swap slides 4 and 5.",
