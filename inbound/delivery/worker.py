@@ -48,9 +48,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("inbound.delivery")
 
 # A claimed job comes back to the queue if its worker has not renewed the claim by
-# then; a live worker renews every RENEW_SECONDS, so only a dead one loses its jobs.
+# then; a live worker renews it every third of the lease, so only a dead one loses its
+# jobs (and a restarted node takes its own back at once: inbound/claimant.py).
 LEASE_SECONDS = 30.0
-RENEW_SECONDS = LEASE_SECONDS / 3
 # Look at the outbox at least this often (other processes may enqueue).
 POLL_SECONDS = 1.0
 
@@ -73,6 +73,7 @@ def process_claimant() -> Claimant:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WorkerOptions:
     concurrency: int = 16
+    lease_seconds: float = LEASE_SECONDS
     policy: schedule.Policy = field(default_factory=schedule.Policy)
     allow_private: bool = False
     prefix: str = ""
@@ -147,14 +148,16 @@ class Worker:
                 await renewing
 
     async def _renew_leases(self, stop: asyncio.Event | None = None) -> None:
-        """Every RENEW_SECONDS, extend the lease of every job this worker is running."""
+        """Every third of the lease, extend the lease of every job this worker is running."""
         while stop is None or not stop.is_set():
-            await asyncio.sleep(RENEW_SECONDS)
+            await asyncio.sleep(self.options.lease_seconds / 3)
             held = sorted(self._held)
             if not held:
                 continue
             try:
-                kept = await self.outbox.renew(held, self.clock.now(), LEASE_SECONDS, self.claimant)
+                kept = await self.outbox.renew(
+                    held, self.clock.now(), self.options.lease_seconds, self.claimant
+                )
             except InboundError as exc:
                 log.warning("worker: cannot renew leases (%s); retrying", type(exc).__name__)
                 continue
@@ -167,7 +170,9 @@ class Worker:
         if free <= 0:
             await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
             return 1
-        jobs = await self.outbox.claim_due(self.clock.now(), free, LEASE_SECONDS, self.claimant)
+        jobs = await self.outbox.claim_due(
+            self.clock.now(), free, self.options.lease_seconds, self.claimant
+        )
         for job in jobs:
             task = asyncio.create_task(self._guarded(job))
             self._inflight.add(task)
@@ -203,7 +208,10 @@ class Worker:
         try:
             while True:
                 jobs = await self.outbox.claim_due(
-                    self.clock.now(), self.options.concurrency, LEASE_SECONDS, self.claimant
+                    self.clock.now(),
+                    self.options.concurrency,
+                    self.options.lease_seconds,
+                    self.claimant,
                 )
                 if not jobs:
                     return done

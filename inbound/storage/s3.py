@@ -57,6 +57,8 @@ DEFAULT_THREADS = 4
 # Error codes S3 and compatible services answer for a missing object or lifecycle.
 _NOT_FOUND = frozenset({"NoSuchKey", "404", "NotFound"})
 _NO_LIFECYCLE = frozenset({"NoSuchLifecycleConfiguration", "NoSuchLifecycle"})
+# Answers of services that keep no versions (ListObjectVersions not offered).
+_NO_VERSIONS = frozenset({"NotImplemented", "MethodNotAllowed", "501", "405"})
 # Rule elements inbound never writes; one of them on an inbound rule means it was edited.
 _FOREIGN_ACTIONS = (
     "Transitions",
@@ -181,8 +183,17 @@ class S3Store:
         return await self._run("get", fetch, key=key)
 
     async def delete(self, key: str) -> None:
-        # S3 answers 204 for a key that is not there: idempotent, as the Protocol asks.
-        await self._run("delete", lambda c: c.delete_object(Bucket=self.settings.bucket, Key=key))
+        """Remove ``key`` and, in a versioned bucket, every version of it.
+
+        A plain DeleteObject in a versioned bucket only adds a delete marker and keeps
+        every older version, so an erased message would still be there: this lists the
+        key's versions and delete markers and deletes each by its version id. Services
+        without versioning (or without ListObjectVersions) get the plain delete, which
+        S3 answers 204 for a key that is not there: idempotent, as the Protocol asks.
+        """
+        await self._run(
+            "delete", functools.partial(_delete_every_version, self.settings.bucket, key)
+        )
 
     async def list(self, prefix: str) -> list[ObjectInfo]:
         # One call per page of up to 1000 keys, each within the timeout: a large bucket
@@ -271,6 +282,36 @@ class S3Store:
             return  # the client stays open for the straggler; nothing else uses it
         if self._client_obj is not None:
             self._client_obj.close()
+
+
+def _delete_every_version(bucket: str, key: str, client: Any) -> None:
+    doomed: list[dict[str, str]] = []
+    params: dict[str, Any] = {"Bucket": bucket, "Prefix": key}
+    try:
+        while True:
+            page = client.list_object_versions(**params)
+            for item in (*page.get("Versions", []), *page.get("DeleteMarkers", [])):
+                if item["Key"] == key:  # the prefix also matches longer keys
+                    doomed.append({"Key": key, "VersionId": item["VersionId"]})
+            if not page.get("IsTruncated"):
+                break
+            params["KeyMarker"] = page.get("NextKeyMarker")
+            params["VersionIdMarker"] = page.get("NextVersionIdMarker")
+    except ClientError as exc:
+        if _error_code(exc) not in _NO_VERSIONS:
+            raise
+        doomed = []
+    if not doomed or all(d["VersionId"] == "null" for d in doomed):
+        client.delete_object(Bucket=bucket, Key=key)  # never versioned: one plain delete
+        return
+    # DeleteObjects takes at most 1000 keys per request (S3 API reference).
+    for start in range(0, len(doomed), 1000):
+        answer = client.delete_objects(
+            Bucket=bucket, Delete={"Objects": doomed[start : start + 1000], "Quiet": True}
+        )
+        if answer.get("Errors"):
+            codes = sorted({str(e.get("Code")) for e in answer["Errors"]})
+            raise StorageError(f"s3 delete failed for {len(answer['Errors'])} versions: {codes}")
 
 
 def _list_page(params: dict[str, Any], client: Any) -> dict[str, Any]:
