@@ -279,6 +279,7 @@ class Service:
                     log.warning("worker: no wake-ups (%s); polling the outbox", exc)
             self._slot = claimant.take(self.settings.data_dir, self.settings.outbox.node_id)
             self.worker.claimant = self._slot.claimant
+            log.info("delivery worker %s started", self._slot.claimant.node)
             self._worker_task = asyncio.create_task(self.worker.run(self._stop_worker))
         if worker and sweep:
             self._sweeper_task = asyncio.create_task(
