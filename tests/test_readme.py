@@ -30,11 +30,12 @@ def test_quick_start_has_exactly_two_commands_and_ci_runs_the_second() -> None:
 
 
 def test_config_examples_are_valid() -> None:
-    webhook, s3, formats = (from_mapping(tomllib.loads(b), {}, {}) for b in _blocks("toml"))
+    webhook, s3, formats, scale = (from_mapping(tomllib.loads(b), {}, {}) for b in _blocks("toml"))
     assert [r.name for r in webhook.routes] == ["support"]
     assert s3.storage_backend == "s3" and s3.s3 is not None and s3.s3.prefix == "prod/"
     assert [r.format for r in formats.routes] == ["postmark"]
     assert formats.admin is not None and formats.admin.port == 8025
+    assert scale.outbox.url is not None and scale.storage_backend == "s3"
 
 
 def test_example_event_fits_the_schema() -> None:
