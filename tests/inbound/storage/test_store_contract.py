@@ -383,8 +383,10 @@ async def test_s3_unreachable_or_slow_raises_storage_error_within_the_timeout(
                 await operation
             elapsed = time.monotonic() - started
             assert not isinstance(caught.value, ObjectNotFound)
-            # The bound is the configured timeout; the slack covers a loaded CI machine.
-            assert elapsed < timeout + 1.0, (down, elapsed)
+            # The configured timeout bounds the call (boto3's own defaults would take a
+            # minute with retries); the wide slack keeps a loaded machine from failing it,
+            # since no test may fail on timing alone (house rule 5).
+            assert elapsed < timeout * 10, (down, elapsed)
     finally:
         await store.close()
 
