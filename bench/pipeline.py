@@ -86,7 +86,9 @@ def peak_rss_kb(pid: int) -> int:
     return 0
 
 
-def one_run(messages: int, threads: int, size: int) -> tuple[float, float, int]:
+def one_run(
+    messages: int, threads: int, size: int, extra_config: str = ""
+) -> tuple[float, float, int]:
     counter = Counter()
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="inbound-bench-") as tmp:
@@ -94,7 +96,7 @@ def one_run(messages: int, threads: int, size: int) -> tuple[float, float, int]:
         env["INBOUND_LOG_LEVEL"] = "WARNING"
         config = Path(tmp) / "bench.toml"
         # One client sends everything: no per-client rate limit for the measurement.
-        config.write_text("[server]\nmax_messages_per_minute_per_ip = 0\n")
+        config.write_text("[server]\nmax_messages_per_minute_per_ip = 0\n" + extra_config)
         proc = subprocess.Popen(
             [
                 sys.executable,

@@ -21,6 +21,7 @@ from typing import Any
 
 from inbound import accept as accept_mod
 from inbound import claimant, crypto, retention, tls
+from inbound.auth.check import Authenticator
 from inbound.clock import Clock, SystemClock
 from inbound.config import Settings
 from inbound.delivery import schedule
@@ -185,6 +186,7 @@ class Service:
                 max_raw_bytes_in_flight=4 * settings.max_message_bytes,
             ),
             metrics=self.metrics,
+            authenticator=Authenticator(settings.auth, hostname=settings.hostname),
         )
         self.smtp: SmtpServer | None = None
         self.tls_context = _tls(settings)

@@ -46,6 +46,7 @@ from urllib.parse import urlsplit
 
 from inbound import config_admin
 from inbound import config_read as read
+from inbound.auth import settings as auth_settings
 from inbound.config_outbox import KEYS as _OUTBOX_KEYS
 from inbound.config_outbox import OutboxSettings, check_nodes, read_outbox
 from inbound.delivery import urlguard
@@ -108,6 +109,10 @@ class Route:
     raw_url: bool = False  # add a presigned URL to the raw message (S3)
     format: str = "inbound"  # "inbound", "postmark" or "raw" (delivery/formats)
     raw_email: bool = False  # postmark: add RawEmail
+    # A data request whose sender is not verified (DESIGN §12) goes to ``quarantine``
+    # instead of its usual target; without one, its event is kept in storage only.
+    require_verified_sender: bool = False
+    quarantine: Target | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -177,6 +182,8 @@ class Settings:
     # Keys address hashes and wraps data keys; shared by every node of one install.
     # None: generated once into data_dir/install.key.
     install_secret: Secret | None = None
+    # [dns], [spam], [auth]: sender authentication and spam scoring (inbound/auth/settings.py).
+    auth: auth_settings.AuthSettings = field(default_factory=auth_settings.AuthSettings)
     routes: tuple[Route, ...] = field(default_factory=tuple)
 
     @property
@@ -336,6 +343,7 @@ def from_mapping(
             privacy.get("encrypt_at_rest", True), "privacy.encrypt_at_rest"
         ),
         install_secret=_install_secret(install_secret),
+        auth=auth_settings.read_tables(tree.table("dns"), tree.table("spam"), tree.table("auth")),
         log_level=_log_level(
             read.env(environ, "INBOUND_LOG_LEVEL") or tree.table("log").get("level", "INFO")
         ),
@@ -371,6 +379,11 @@ def from_mapping(
         routes = [
             Route(name="default", recipients=tuple(f"*@{d}" for d in domain_list), target=None)
         ]
+    for i, route in enumerate(routes):
+        if route.require_verified_sender and not settings.auth.enabled:
+            raise ConfigError(
+                f"routes[{i}].require_verified_sender", "needs the checks on ([auth] enabled)"
+            )
     names = [r.name for r in routes]
     for i, name in enumerate(names):
         if name in names[:i]:
@@ -508,6 +521,10 @@ def _route(raw: Any, key: str, allow_private: bool) -> Route:
         raw_url=read.boolean(raw.get("raw_url", False), f"{key}.raw_url"),
         format=_format(raw.get("format", "inbound"), f"{key}.format"),
         raw_email=read.boolean(raw.get("raw_email", False), f"{key}.raw_email"),
+        require_verified_sender=read.boolean(
+            raw.get("require_verified_sender", False), f"{key}.require_verified_sender"
+        ),
+        quarantine=_quarantine(raw.get("quarantine"), f"{key}.quarantine", allow_private),
     )
 
 
@@ -519,6 +536,17 @@ def _format(value: Any, key: str) -> str:
     if text not in _FORMATS:
         raise ConfigError(key, f'must be "inbound", "postmark" or "raw", not {text!r}')
     return text
+
+
+def _quarantine(raw: Any, key: str, allow_private: bool) -> Target | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError(key, "must be a table with url and secret")
+    read.check_keys(raw, {"url": None, "secret": None, "secrets": None}, key)
+    if "url" not in raw:
+        raise ConfigError(f"{key}.url", "missing quarantine target")
+    return _target(raw, key, allow_private)
 
 
 def _target(raw: Mapping[str, Any], key: str, allow_private: bool) -> Target:
@@ -688,6 +716,8 @@ _ROUTE_KEYS: dict[str, Any] = {
     "raw_url": None,
     "format": None,
     "raw_email": None,
+    "require_verified_sender": None,
+    "quarantine": None,
 }
 _SCHEMA: dict[str, Any] = {
     "server": {
@@ -741,6 +771,9 @@ _SCHEMA: dict[str, Any] = {
     "admin": config_admin.SCHEMA,
     "privacy": {"encrypt_at_rest": None, "install_secret": None},
     "classification": {"deadlines_days": None},
+    "dns": auth_settings.DNS_KEYS,
+    "spam": auth_settings.SPAM_KEYS,
+    "auth": auth_settings.AUTH_KEYS,
     "routes": [],
 }
 

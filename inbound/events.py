@@ -14,11 +14,14 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
+from inbound.auth.model import Authentication, Spam
 from inbound.outbox.model import Envelope
 from parsers import Classification, ParsedMessage
 
 EVENT_TYPE = "inbound.message"
-SCHEMA_VERSION = 1
+# 2 added ``authentication``, ``spam`` and ``classification.sender_verified`` (DESIGN §12);
+# nothing was removed or changed, so a reader of version 1 reads version 2.
+SCHEMA_VERSION = 2
 
 
 def _iso(value: datetime) -> str:
@@ -51,6 +54,8 @@ def build(
     mailbox_hash: str | None,
     raw: RawRef,
     attachments: AttachmentPolicy,
+    authentication: Authentication | None = None,  # None: not checked (``inbound parse``)
+    spam: Spam | None = None,
 ) -> dict[str, Any]:
     message = parsed.to_dict()
     out_attachments = []
@@ -85,6 +90,8 @@ def build(
         "signature": message["signature"],
         "attachments": out_attachments,
         "classification": classification.to_dict(),
+        "authentication": None if authentication is None else authentication.to_dict(),
+        "spam": None if spam is None else spam.to_dict(),
         "raw": {
             "key": raw.key,
             "size": raw.size,

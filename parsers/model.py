@@ -290,6 +290,9 @@ class Classification:
     due_by: datetime | None = None  # received_at + the law's deadline
     unsubscribe_token: str | None = None  # from unsubscribe+<token>@… addresses
     evidence: tuple[Evidence, ...] = ()
+    # Set by the service after SPF/DKIM/DMARC (DESIGN §12): True = an aligned pass for the
+    # From domain, False = none, None = not checked or a DNS failure. Never set here.
+    sender_verified: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -303,4 +306,5 @@ class Classification:
             "due_by": _iso(self.due_by),
             "unsubscribe_token": self.unsubscribe_token,
             "evidence": [e.to_dict() for e in self.evidence],
+            "sender_verified": self.sender_verified,
         }

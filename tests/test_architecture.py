@@ -28,6 +28,10 @@ THIRD_PARTY = {
     "prometheus_client": {"inbound/metrics.py"},
     "psycopg": {"inbound/outbox/postgres.py"},
     "psycopg_pool": {"inbound/outbox/postgres.py"},
+    "dns": {"inbound/auth/resolver.py"},
+    "spf": {"inbound/auth/spf.py"},
+    "dkim": {"inbound/auth/dkim.py"},
+    "publicsuffixlist": {"inbound/auth/dmarc.py"},
 }
 # The pure core keeps away from I/O, the service, and configuration.
 PARSERS_FORBIDDEN_MODULES = {

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from inbound import events
 from inbound.accept import address_hash
+from inbound.auth.check import Authenticator, Checked
 from inbound.clock import Clock, SystemClock
 from inbound.config import Route, Target
 from inbound.delivery import formats, outcome, schedule, urlguard
@@ -34,7 +35,7 @@ from inbound.delivery.budget import ByteBudget
 from inbound.delivery.sender import Sender
 from inbound.errors import InboundError
 from inbound.outbox.base import AddressIndex, Deliveries, JobQueue, MessageStore
-from inbound.outbox.model import Attempt, Claimant, Job, JobStatus
+from inbound.outbox.model import Attempt, Claimant, Envelope, Job, JobStatus
 from inbound.privacy import addresses_of
 from inbound.sealed import SealedObjects
 from inbound.storage import causes, keys
@@ -97,6 +98,7 @@ class Worker:
         wall_clock: Clock | None = None,
         metrics: Metrics | None = None,
         file_urls: FileUrls | None = None,
+        authenticator: Authenticator | None = None,
     ) -> None:
         self.metrics = metrics
         # Attachment URLs when the store cannot presign; None: such attachments go inline.
@@ -111,6 +113,7 @@ class Worker:
         # clock is injected.
         self.wall_clock: Clock = wall_clock or SystemClock()
         self.options = options
+        self.authenticator = authenticator  # None: events carry authentication: null
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[JobStatus]] = set()
         self._slots = asyncio.Semaphore(options.concurrency)
@@ -235,6 +238,8 @@ class Worker:
 
     async def close(self) -> None:
         self._parse_pool.shutdown(wait=True)
+        if self.authenticator is not None:
+            await self.authenticator.close()
 
     # ------------------------------------------------------------ one job
 
@@ -277,9 +282,14 @@ class Worker:
         )
         # CPU work off the event loop, so SMTP sessions are not held up by it.
         loop = asyncio.get_running_loop()
-        parsed, verdict = await loop.run_in_executor(
-            self._parse_pool, _parse_and_classify, raw, msg.received_at, hints
+        # Sender authentication (DNS-bound, its own threads) while the message is parsed.
+        (parsed, verdict), checked = await asyncio.gather(
+            loop.run_in_executor(
+                self._parse_pool, _parse_and_classify, raw, msg.received_at, hints
+            ),
+            self._authenticate(raw, msg.envelope),
         )
+        parsed, verdict = checked.apply(parsed, verdict)
         await self._index_addresses(msg.id, parsed, verdict)
         kind = str(verdict.kind)
         if self.metrics is not None and job.attempts == 0:
@@ -289,15 +299,19 @@ class Worker:
                 job, JobStatus.SKIPPED, f"route takes no {kind}", started, kind=kind
             )
         target = dict(route.kind_targets).get(kind, route.target)
+        held = route.require_verified_sender and checked.holds(verdict)
+        if held:
+            target = route.quarantine  # None: the event is kept in storage only
         try:
-            event = await self._event(job, route, parsed, verdict, dek)
+            event = await self._event(job, route, parsed, verdict, dek, checked)
             body = events.encode(event)
             await self.objects.put(dek, self._event_key(job), body, "application/json")
         except InboundError as exc:
             return await self._storage_failed(job, exc, started)
         if target is None:
             log.info("stored event %s for %s (route %s, no webhook)", job.id, msg.id, route.name)
-            status = await self._final(job, JobStatus.DELIVERED, "stored", started, kind=kind)
+            detail = "stored: unverified sender (require_verified_sender)" if held else "stored"
+            status = await self._final(job, JobStatus.DELIVERED, detail, started, kind=kind)
         else:
             status = await self._send(job, target, route, event, body, raw, parsed, started)
         if status is JobStatus.DELIVERED and route.delete_after_delivery:
@@ -378,6 +392,7 @@ class Worker:
         parsed: ParsedMessage,
         verdict: Classification,
         dek: bytes | None,
+        checked: Checked,
     ) -> dict[str, object]:
         msg = job.message
         urls: dict[int, str] = {}
@@ -420,7 +435,14 @@ class Worker:
                 url=raw_url,
             ),
             attachments=events.AttachmentPolicy(inline_limit=inline_limit, urls=urls),
+            authentication=checked.authentication,
+            spam=checked.spam,
         )
+
+    async def _authenticate(self, raw: bytes, envelope: Envelope) -> Checked:
+        if self.authenticator is None:
+            return Checked(authentication=None, spam=None)
+        return await self.authenticator.check(raw, envelope)
 
     async def _index_addresses(
         self, message_id: str, parsed: ParsedMessage, verdict: Classification

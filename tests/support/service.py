@@ -25,6 +25,7 @@ from inbound import events
 from inbound.app import Service
 from inbound.clock import Clock, FakeClock
 from inbound.config import Settings, from_mapping
+from tests.support import dns as test_dns
 from tests.support.webhook import SECRET
 
 _T = TypeVar("_T")
@@ -39,6 +40,8 @@ def settings_for(
         "server": {"listen": "127.0.0.1:0", "hostname": "mx.test", "domains": ["example.test"]},
         "storage": {"data_dir": str(data_dir)},
         "delivery": {"allow_private_webhooks": True},
+        # Sender authentication asks the suite's own DNS server, never the machine's.
+        "dns": {"nameservers": [test_dns.shared().address], "timeout_seconds": 2},
     }
     for name, table in tables.items():
         raw.setdefault(name, {}).update(table)
