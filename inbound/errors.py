@@ -7,7 +7,8 @@
     │   ├── StorageError     the raw store could not write or read (a disk, S3, a timeout)
     │   ├── OutboxError      the outbox could not commit or read (a lock, a full disk)
     │   ├── AcceptFailed     accept(): the message is not durable, so no 250 (the sender retries)
-    │   └── Unresolved       the webhook host did not resolve now (a DNS blip): retried
+    │   ├── Unresolved       the webhook host did not resolve now (a DNS blip): retried
+    │   └── LookupFailed     a sender-check DNS lookup failed: that verdict is temperror
     ├── PermanentError       retrying cannot help: the job ends (failed), nothing waits on it
     │   ├── Refused          the webhook URL may not be called (not https, a non-public address)
     │   └── ObjectNotFound   the object is not there (expired, erased): nothing left to send
@@ -27,7 +28,8 @@ What each caller does with each branch:
 Exceptions never reach an SMTP client as text: the handler maps them to a fixed reply
 line (inbound/smtp/replies.py), so nothing internal leaks to the peer. Classes are defined
 where they are raised (``Refused`` in delivery/urlguard.py, ``ObjectNotFound`` in
-storage/base.py, ``SealError`` in crypto.py); ``tests/inbound/test_errors.py`` checks that
+storage/base.py, ``SealError`` in crypto.py, ``LookupFailed`` in auth/resolver.py, which
+never lets it out of the sender checks); ``tests/inbound/test_errors.py`` checks that
 this drawing is the real tree.
 """
 
