@@ -42,13 +42,8 @@ class DnsServer:
         self.zone = dns.zone.from_text(zone_text, origin, relativize=False, check_origin=False)
         self.queries: list[tuple[str, str]] = []
         self._lock = threading.Lock()
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", 0))
-        self.port = self.udp.getsockname()[1]
-        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.tcp.bind(("127.0.0.1", self.port))
-        self.tcp.listen(16)
+        self.udp, self.tcp = _bind_pair()
+        self.port = int(self.udp.getsockname()[1])
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True, name="test-dns")
         self._thread.start()
@@ -168,6 +163,25 @@ class DnsServer:
         soa = self.zone.get_rdataset(self.origin, dns.rdatatype.SOA)
         if soa is not None:
             reply.authority.append(dns.rrset.from_rdata_list(self.origin, soa.ttl, list(soa)))
+
+
+def _bind_pair(tries: int = 20) -> tuple[socket.socket, socket.socket]:
+    """A UDP and a TCP socket on one free port of 127.0.0.1 (port 0 picks UDP's; TCP's
+    twin may be taken by someone else's connection, then try another port)."""
+    for _ in range(tries):
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            udp.bind(("127.0.0.1", 0))
+            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            tcp.bind(("127.0.0.1", udp.getsockname()[1]))
+            tcp.listen(16)
+        except OSError:
+            udp.close()
+            tcp.close()
+            continue
+        return udp, tcp
+    raise OSError("no free port pair for the test DNS server")
 
 
 def _read(conn: socket.socket, n: int) -> bytes | None:
