@@ -200,6 +200,7 @@ _GENERALISATION = (
     "tuning-7",
     "tuning-8",
     "tuning-9",
+    "tuning-9-colleague",
 )
 
 

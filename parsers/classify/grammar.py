@@ -18,8 +18,9 @@ people type ("diagrapsete", "iztriite", "vydalit").
 The rules (``RULES``), the same for every language, say which concepts in one sentence
 make which request: "stop" + "send" + "mail" is an unsubscribe, "move" + "file" + "data"
 portability, "wrong" + "field" rectification, "nowant" + "use" + "profil" an objection.
-Vetoes keep ordinary mail ordinary: ``internal`` (a colleague's distribution list)
-cancels an unsubscribe in its sentence, ``fee`` (a late fee, a penalty) an objection,
+Vetoes keep ordinary mail ordinary: ``internal`` (a colleague, a department, a meeting
+series or calendar) cancels an unsubscribe anywhere in the text ("my colleague takes
+over. Can you take me off the sales list?"), ``fee`` (a late fee, a penalty) an objection,
 ``invoice`` (a duplicate invoice; "račun" is an account and a bill) an erasure,
 ``document`` (a slide deck) a rectification, ``already`` ("I already unsubscribed") an
 unsubscribe, ``restore`` ("I deleted my account by mistake, can you restore it") an
@@ -263,12 +264,17 @@ class Reading:
     vetoed: dict[tuple[tuple[int, int], str], set[RequestType]] = field(default_factory=dict)
     reminders: list[tuple[int, int]] = field(default_factory=list)
     strength: dict[tuple[tuple[int, int], str], int] = field(default_factory=dict)
+    # Languages whose ``internal`` words (a colleague, a department, a meeting series)
+    # occur anywhere in the text: "I've moved to finance. Can you take me off the list?"
+    colleague: frozenset[str] = frozenset()
 
     def vetoes(self, kind: RequestType, span: tuple[int, int], language: str) -> bool:
         """Whether words of ``span`` cancel ``kind`` asked in ``language``: that language's
         own veto words, or those of a language that clearly is the sentence's (``_SPEAKS``
         concepts or more, and more than ``language`` found there)."""
         own = self.strength.get((span, language), 0)
+        if kind is RequestType.UNSUBSCRIBE and language in self.colleague:
+            return True
         for (where, lang), kinds in self.vetoed.items():
             if where != span or kind not in kinds:
                 continue
@@ -363,7 +369,14 @@ def read(
             first = seen[rule.anchor][0][0]
             found.append((Found(kind=rule.kind, start=first, language=lang), span))
     found.sort(key=lambda item: item[0].start)
-    return Reading(found=found, vetoed=vetoed, reminders=sorted(reminders), strength=strength)
+    colleague = frozenset(lang for (_, lang), seen in by_sentence.items() if "internal" in seen)
+    return Reading(
+        found=found,
+        vetoed=vetoed,
+        reminders=sorted(reminders),
+        strength=strength,
+        colleague=colleague,
+    )
 
 
 def _near(seen: dict[str, list[tuple[int, int]]], first: str, then: str) -> bool:

@@ -140,6 +140,14 @@ def test_a_veto_belongs_to_the_language_that_asked() -> None:
     assert _types("Obrišite dupli račun, molim.") is None
 
 
+def test_a_colleague_named_in_another_sentence_vetoes_an_unsubscribe() -> None:
+    text = "Hi Tom, my colleague Ana takes over from Monday. Could you take me off the sales list?"
+    assert _types(text) is None
+    assert _types("Thanks for the quick answer. Could you take me off your mailing list?") == [
+        RequestType.UNSUBSCRIBE
+    ]
+
+
 def test_negation_before_the_delete_verb() -> None:
     assert _types("Please don't delete my account, I still use it.") is None
 
