@@ -14,6 +14,7 @@ import email.utils
 import re
 from dataclasses import dataclass
 
+from parsers.budget import Budget
 from parsers.headers import decode_header_value, parse_header_block
 from parsers.text import decode_base64, decode_bytes, decode_quoted_printable
 
@@ -30,12 +31,13 @@ class EntityHeaders:
     filename: str | None
 
 
-def read_headers(block: bytes, defects: list[str]) -> EntityHeaders:
+def read_headers(block: bytes, defects: list[str], budget: Budget | None = None) -> EntityHeaders:
+    """The entity's fields; charset detection draws on ``budget`` (one message's caps)."""
     raw, header_defects = parse_header_block(block)
     defects.extend(header_defects)
     decoded: list[tuple[str, str]] = []
     for name, value in raw:
-        text, value_defects = decode_header_value(value)
+        text, value_defects = decode_header_value(value, budget)
         defects.extend(f"{name}: {d}" for d in value_defects)
         decoded.append((name, text))
     ctype_raw = first_raw(raw, "content-type")
@@ -53,7 +55,7 @@ def read_headers(block: bytes, defects: list[str]) -> EntityHeaders:
         else:
             defects.append(f"invalid Content-Type {main_value[:40]!r}: text/plain assumed")
         for key, param in (probe.get_params(header="content-type") or [])[1:]:
-            params.append((key.lower(), _param_text(param, defects)))
+            params.append((key.lower(), _param_text(param, defects, budget)))
     disposition: str | None = None
     filename: str | None = None
     if disp_raw is not None:
@@ -61,7 +63,7 @@ def read_headers(block: bytes, defects: list[str]) -> EntityHeaders:
         disposition = disp_raw.split(b";", 1)[0].strip().lower().decode("ascii", "replace")
         for key, param in (probe.get_params(header="content-disposition") or [])[1:]:
             if key.lower() == "filename":
-                filename = _param_text(param, defects)
+                filename = _param_text(param, defects, budget)
     if filename is None:
         filename = dict(params).get("name")
     return EntityHeaders(
@@ -74,21 +76,23 @@ def read_headers(block: bytes, defects: list[str]) -> EntityHeaders:
     )
 
 
-def _param_text(value: str | tuple[str, str, str], defects: list[str]) -> str:
+def _param_text(
+    value: str | tuple[str, str, str], defects: list[str], budget: Budget | None
+) -> str:
     """A parameter value as text: RFC 2231 (charset'lang'value) or RFC 2047 in quotes."""
     if isinstance(value, tuple):
         charset, _lang, text = value
         # email.utils.decode_params has already %-decoded the value as latin-1.
-        decoded, d = decode_bytes(text.encode("latin-1", "replace"), charset or "utf-8")
+        decoded, d = decode_bytes(text.encode("latin-1", "replace"), charset or "utf-8", budget)
         defects.extend(f"RFC 2231 parameter: {x}" for x in d)
         return decoded
     data = email.utils.unquote(value).encode("latin-1", "replace")
     if b"=?" in data:
-        decoded_text, d = decode_header_value(data)
+        decoded_text, d = decode_header_value(data, budget)
         defects.extend(d)
         return decoded_text
     if not data.isascii():
-        decoded_text, d = decode_bytes(data, None)  # UTF-8 (RFC 6532) first, else detected
+        decoded_text, d = decode_bytes(data, None, budget)  # UTF-8 (RFC 6532) first, else detected
         defects.extend(f"raw 8-bit parameter: {x}" for x in d)
         return decoded_text
     return data.decode("ascii")

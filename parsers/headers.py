@@ -15,14 +15,19 @@ import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+from parsers.budget import Budget
 from parsers.text import decode_base64, decode_bytes
 
 # RFC 5322 §2.1.1 says 998 characters per line; real mail goes far beyond that, so the
 # limits below are our own, chosen so a hostile header block cannot exhaust memory or
-# time: 256 KiB of header bytes and 1,000 fields per entity (Gmail and Exchange both
-# reject messages with much smaller header blocks).
+# time: 256 KiB of header bytes and 1,000 fields kept per entity (Gmail and Exchange both
+# reject messages with much smaller header blocks). One field over 128 KiB (a To: of
+# 3,000 recipients is 100 KiB) is dropped, and the fields after it are still read: the
+# end of a header block is looked for in its first 4 MiB.
 MAX_HEADER_BYTES = 256 * 1024
 MAX_HEADER_FIELDS = 1000
+MAX_FIELD_BYTES = 128 * 1024
+MAX_HEADER_SCAN = 4 * 1024 * 1024
 
 # RFC 2047 §2: encoded-word = "=?" charset ["*" language] "?" encoding "?" text "?="
 _ENCODED_WORD = re.compile(rb"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([bBqQ])\?([^?\s]*)\?=")
@@ -36,6 +41,22 @@ _BARE_PARAMETER = re.compile(rb"^[!#$%&'*+.^_`{|}~0-9A-Za-z-]+[ \t]*=")
 _LINE_SPLIT = re.compile(rb"\r\n|\n|\r")
 _MSG_ID = re.compile(r"<\s*([^<>\s]+?)\s*>")
 _FOLD = re.compile(r"\r?\n(?=[ \t])|\r(?=[ \t])")
+
+
+_BLANK_LINE = re.compile(rb"\n\r?\n")
+
+
+def header_window(raw: bytes, start: int, end: int) -> bytes:
+    """The bytes of ``raw[start:end]`` that can hold the entity's header block.
+
+    Up to the first empty line (where the block ends at the latest), at most
+    ``MAX_HEADER_SCAN`` bytes: a copy of a few hundred bytes per part, not of 4 MiB.
+    """
+    if raw.startswith((b"\n", b"\r\n"), start):
+        return raw[start : min(end, start + 2)]
+    limit = min(end, start + MAX_HEADER_SCAN)
+    blank = _BLANK_LINE.search(raw, start, limit)
+    return raw[start : limit if blank is None else blank.end()]
 
 
 def split_header_block(data: bytes) -> tuple[bytes, bytes]:
@@ -76,11 +97,8 @@ def _bare_continuation(previous: bytes, line: bytes) -> bool:
 def parse_header_block(block: bytes) -> tuple[list[tuple[str, bytes]], list[str]]:
     """Raw (name, unfolded raw value) pairs, in order, with defects for what was dropped."""
     defects: list[str] = []
-    if len(block) > MAX_HEADER_BYTES:
-        defects.append(f"header block over {MAX_HEADER_BYTES} bytes: truncated")
-        block = block[:MAX_HEADER_BYTES]
     fields: list[tuple[str, list[bytes]]] = []
-    for line in _LINE_SPLIT.split(block):
+    for line in _LINE_SPLIT.split(block[:MAX_HEADER_SCAN]):
         if not line:
             continue
         if fields and _bare_continuation(fields[-1][1][-1], line):
@@ -104,14 +122,29 @@ def parse_header_block(block: bytes) -> tuple[list[tuple[str, bytes]], list[str]
             break
         name = match.group(1).decode("ascii")
         fields.append((name, [line[match.end() :]]))
-    return [(name, b"".join(parts).strip()) for name, parts in fields], defects
+    out: list[tuple[str, bytes]] = []
+    kept = 0
+    for name, parts in fields:
+        size = sum(len(part) for part in parts)
+        if size > MAX_FIELD_BYTES:
+            defects.append(f"{name[:40]} header over {MAX_FIELD_BYTES} bytes: dropped")
+            continue
+        kept += len(name) + size
+        if kept > MAX_HEADER_BYTES:
+            defects.append(f"header block over {MAX_HEADER_BYTES} bytes: the rest ignored")
+            break
+        out.append((name, b"".join(parts).strip()))
+    return out, defects
 
 
-def decode_header_value(raw: bytes) -> tuple[str, list[str]]:
-    """RFC 2047/6532 decoding of one unfolded header value into valid text."""
+def decode_header_value(raw: bytes, budget: Budget | None = None) -> tuple[str, list[str]]:
+    """RFC 2047/6532 decoding of one unfolded header value into valid text.
+
+    Charset detection draws on ``budget`` (one message's caps), when given.
+    """
     defects: list[str] = []
     if b"=?" not in raw:
-        return _plain(raw, defects), defects
+        return _plain(raw, defects, budget), defects
     out: list[str] = []
     pos = 0
     pending: list[tuple[str, bytes]] = []  # adjacent encoded words: (charset, bytes)
@@ -126,7 +159,7 @@ def decode_header_value(raw: bytes) -> tuple[str, list[str]]:
             while index < len(pending) and pending[index][0] == charset:
                 chunk += pending[index][1]
                 index += 1
-            text, text_defects = decode_bytes(chunk, charset)
+            text, text_defects = decode_bytes(chunk, charset, budget)
             defects.extend(f"encoded-word: {d}" for d in text_defects)
             out.append(text)
         pending.clear()
@@ -135,7 +168,7 @@ def decode_header_value(raw: bytes) -> tuple[str, list[str]]:
         between = raw[pos : match.start()]
         if between and not (pending and between.isspace()):
             flush()
-            out.append(_plain(between, defects))
+            out.append(_plain(between, defects, budget))
         charset = match.group(1).decode("ascii", "replace").lower()
         kind = match.group(2).upper()
         payload = match.group(3)
@@ -150,18 +183,18 @@ def decode_header_value(raw: bytes) -> tuple[str, list[str]]:
     flush()
     tail = raw[pos:]
     if tail:
-        out.append(_plain(tail, defects))
+        out.append(_plain(tail, defects, budget))
     text = "".join(out)
     if "=?" in text and re.search(r"=\?[^?\s]+\?[bBqQ]\?", text):
         defects.append("encoded-word not terminated: left as is")
     return text, defects
 
 
-def _plain(raw: bytes, defects: list[str]) -> str:
+def _plain(raw: bytes, defects: list[str], budget: Budget | None = None) -> str:
     if raw.isascii():
         return raw.decode("ascii")
     # RFC 6532 allows UTF-8 in headers; anything else is a guess.
-    text, text_defects = decode_bytes(raw, None)
+    text, text_defects = decode_bytes(raw, None, budget)
     if text_defects:
         defects.append("8-bit header bytes that are not UTF-8: charset guessed")
     return text

@@ -43,15 +43,13 @@ from datetime import datetime
 from typing import Any, cast
 
 from parsers.addresses import parse_addresses
+from parsers.budget import MAX_REPLY_CHARS, Budget, cap_defects
 from parsers.entity import EntityHeaders, first_raw, read_headers, transfer_decode
-from parsers.headers import MAX_HEADER_BYTES, message_ids, parse_date, split_header_block
+from parsers.headers import header_window, message_ids, parse_date, split_header_block
 from parsers.model import Address, Attachment, ParsedMessage, Part
 from parsers.reply import split_html, split_reply
 from parsers.structure import MAX_DEPTH, MAX_PARTS, Entity, scan
-from parsers.text import (
-    MAX_HTML_CONVERT,
-    decode_bytes,
-)
+from parsers.text import MAX_HTML_CONVERT, MAX_HTML_TAGS, convertible, decode_bytes
 
 
 @functools.cache
@@ -116,6 +114,7 @@ class _State:
     htmls: list[str] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
     count: int = 0
+    budget: Budget = field(default_factory=Budget)
 
 
 def parse(raw: bytes, received_at: datetime) -> ParsedMessage:
@@ -140,7 +139,7 @@ def _parse(raw: bytes, tree: Callable[[bytes, list[str]], Entity] | None = None)
         raw = raw.replace(b"\r", b"\n")
     root = (tree or _tree)(raw, defects)
     state = _State(defects=defects)
-    top = read_headers(root.header_block, state.defects)
+    top = read_headers(root.header_block, state.defects, state.budget)
     _walk(root, top, state, depth=0, in_body=True)
     return _build(top, state)
 
@@ -177,7 +176,7 @@ def _flanker_entity(part: Any, raw: bytes, depth: int) -> Entity:
     container = part._container  # flanker keeps each entity's offsets there
     start: int = container.start
     end: int = container.end + 1  # flanker's end is inclusive
-    window = raw[start : min(end, start + MAX_HEADER_BYTES + 4096)]
+    window = header_window(raw, start, end)
     head, rest = split_header_block(window)
     entity = Entity(header_block=head, source=raw, start=start + len(window) - len(rest), end=end)
     if depth >= MAX_DEPTH:
@@ -237,6 +236,27 @@ _STDLIB_DEFECTS = {
 
 
 def _walk(entity: Entity, headers: EntityHeaders, state: _State, depth: int, in_body: bool) -> None:
+    """Read one entity into ``state``; a failure inside it costs that entity only.
+
+    What a part's failing step leaves out (its text, its children) is a defect; the
+    part's bytes are kept as an attachment, and the parts around it are read as usual.
+    """
+    parts, texts, htmls = len(state.parts), len(state.texts), len(state.htmls)
+    try:
+        _walk_entity(entity, headers, state, depth, in_body)
+    except Exception as exc:  # a bug in one part's step must not cost the other parts
+        del state.texts[texts:], state.htmls[htmls:]
+        state.defects.append(
+            f"{headers.content_type} part unreadable ({type(exc).__name__}): kept as bytes"
+        )
+        if len(state.parts) == parts:
+            state.parts.append(_part(headers, None, depth))
+            state.attachments.append(_attachment(headers, entity.body(), None))
+
+
+def _walk_entity(
+    entity: Entity, headers: EntityHeaders, state: _State, depth: int, in_body: bool
+) -> None:
     state.count += 1
     if state.count > MAX_PARTS:
         if state.count == MAX_PARTS + 1:
@@ -258,13 +278,17 @@ def _walk(entity: Entity, headers: EntityHeaders, state: _State, depth: int, in_
                 # RFC 2045 §5.2: what cannot be read as its declared type is text/plain.
                 state.defects.append(f"{ctype} without parts: body read as text/plain")
                 body = transfer_decode(entity.body(), headers, state.defects)
-                text, d = decode_bytes(body, dict(headers.params).get("charset"))
+                text, d = decode_bytes(body, dict(headers.params).get("charset"), state.budget)
                 state.defects.extend(d)
                 as_text = replace(headers, content_type="text/plain")
                 _leaf_text(state, as_text, _newlines(text), depth, in_body)
             return
         for child in entity.children:
-            child_headers = read_headers(child.header_block, state.defects)
+            try:
+                child_headers = read_headers(child.header_block, state.defects, state.budget)
+            except Exception as exc:  # one part's unreadable header costs that part only
+                state.defects.append(f"part header unreadable ({type(exc).__name__}): skipped")
+                continue
             if _is_message_header(child_headers, ctype):
                 _inline_message(child, state, depth + 1)
                 continue
@@ -277,7 +301,7 @@ def _walk(entity: Entity, headers: EntityHeaders, state: _State, depth: int, in_
         _enclosed(entity, headers, body, state, depth)
         return
     if ctype.startswith("text/") or ctype in _REPORT_TYPES:
-        text, d = decode_bytes(body, dict(headers.params).get("charset"))
+        text, d = decode_bytes(body, dict(headers.params).get("charset"), state.budget)
         text = _newlines(text)
         state.defects.extend(f"{ctype}: {x}" for x in d)
         state.parts.append(_part(headers, text, depth))
@@ -360,9 +384,9 @@ def _enclosed(
         head, inner_body = split_header_block(body)
         inner = Entity(header_block=head, source=inner_body, start=0, end=len(inner_body))
     inner_defects: list[str] = []
-    inner_headers = read_headers(inner.header_block, inner_defects)
+    inner_headers = read_headers(inner.header_block, inner_defects, state.budget)
     summary = _summary(inner_headers, inner_defects)
-    text, d = decode_bytes(content, dict(inner_headers.params).get("charset"))
+    text, d = decode_bytes(content, dict(inner_headers.params).get("charset"), state.budget)
     state.defects.extend(f"{headers.content_type}: {x}" for x in d)
     state.parts.append(_part(headers, _newlines(text), depth))
     state.attachments.append(_attachment(headers, content, summary))
@@ -467,16 +491,21 @@ def _build(top: EntityHeaders, state: _State) -> ParsedMessage:
         # Several inline text parts (text, image, more text): one after the other.
         text = "".join(t if t.endswith("\n") else t + "\n" for t in state.texts[:-1])
         text += state.texts[-1]
-        stripped, signature = split_reply(text)
+        stripped, signature = split_reply(_reply_input(text, defects))
     elif html is not None:
         # Without a text part the HTML is read, its quote containers marked (reply.py).
-        if len(html) > MAX_HTML_CONVERT:
-            defects.append(f"HTML over {MAX_HTML_CONVERT} bytes: converted without layout")
+        if not convertible(html):
+            defects.append(
+                f"HTML over {MAX_HTML_CONVERT} bytes or {MAX_HTML_TAGS} tags: "
+                "converted without layout"
+            )
         text, stripped, signature = split_html(html)
+        if len(stripped) > MAX_REPLY_CHARS:
+            stripped, signature = split_reply(_reply_input(text, defects))
     else:
         text, stripped, signature = "", "", None
     attachments = _mark_inline(state.attachments, html)
-    return ParsedMessage(
+    parsed = ParsedMessage(
         message_id=mid[0] if mid else None,
         in_reply_to=irt[0] if irt else None,
         references=tuple(refs),
@@ -496,8 +525,60 @@ def _build(top: EntityHeaders, state: _State) -> ParsedMessage:
         signature=signature,
         attachments=tuple(attachments),
         parts=tuple(state.parts),
-        defects=tuple(dict.fromkeys(defects)),
+        defects=(),
     )
+    return _finish(parsed, defects, tuple(state.budget.spent))
+
+
+def _reply_input(text: str, defects: list[str]) -> str:
+    """What the reply splitter reads: the first ``MAX_REPLY_CHARS`` of the text."""
+    if len(text) <= MAX_REPLY_CHARS:
+        return text
+    defects.append(
+        f"text over {MAX_REPLY_CHARS} characters: reply and signature read from the first "
+        f"{MAX_REPLY_CHARS}"
+    )
+    cut = text.rfind("\n", 0, MAX_REPLY_CHARS)
+    return text[: cut if cut > 0 else MAX_REPLY_CHARS]
+
+
+def _finish(
+    parsed: ParsedMessage, defects: list[str], spent: tuple[str, ...] = ()
+) -> ParsedMessage:
+    """NUL characters replaced in every text field (with a defect), the defects capped.
+
+    U+0000 is valid in a JSON string but PostgreSQL's text and jsonb refuse it, and many
+    receivers stop reading a C string there; U+FFFD shows that something was there.
+    """
+    scrubbed: ParsedMessage = _without_nul(parsed)
+    if scrubbed is not parsed:
+        defects.append("NUL characters replaced with U+FFFD")
+    return replace(scrubbed, defects=cap_defects(defects, first=spent))
+
+
+def _without_nul(value: Any) -> Any:
+    """``value`` with every "\0" in its strings replaced; the same object when none."""
+    if isinstance(value, str):
+        return value.replace("\0", "\ufffd") if "\0" in value else value
+    if isinstance(value, tuple | list):
+        items = [_without_nul(item) for item in value]
+        if all(new is old for new, old in zip(items, value, strict=True)):
+            return value
+        return type(value)(items)
+    if isinstance(value, dict):
+        pairs = [(_without_nul(k), _without_nul(v)) for k, v in value.items()]
+        if all(k is k0 and v is v0 for (k, v), (k0, v0) in zip(pairs, value.items(), strict=True)):
+            return value
+        return dict(pairs)
+    if isinstance(value, ParsedMessage | Address | Attachment | Part):
+        changes = {}
+        for name in value.__dataclass_fields__:
+            old = getattr(value, name)
+            new = _without_nul(old)
+            if new is not old:
+                changes[name] = new
+        return replace(value, **changes) if changes else value
+    return value
 
 
 def _one(addresses: tuple[Address, ...]) -> Address | None:
@@ -532,7 +613,7 @@ def _minimal(raw: bytes, defect: str) -> ParsedMessage:
         text, _ = decode_bytes(raw, None)
     except Exception:  # decode_bytes should never fail; this is the last net anyway
         text = raw.decode("utf-8", "replace")
-    return ParsedMessage(
+    parsed = ParsedMessage(
         message_id=None,
         in_reply_to=None,
         references=(),
@@ -552,5 +633,6 @@ def _minimal(raw: bytes, defect: str) -> ParsedMessage:
         signature=None,
         attachments=(),
         parts=(),
-        defects=(defect,),
+        defects=(),
     )
+    return _finish(parsed, [defect])

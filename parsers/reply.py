@@ -25,9 +25,10 @@ all patterns are data at the top of the module, per language.
 
 from __future__ import annotations
 
+import bisect
 import re
 
-from parsers.text import html_to_text
+from parsers.text import html_to_text, sanitize_html
 
 # Attribution verbs ("<someone> wrote:") in the languages of the mail clients we see;
 # German, Dutch and the Nordic languages put the name after the verb ("schrieb Bob:").
@@ -160,7 +161,7 @@ _TRAILING_RULE = re.compile(r"^\s*(?:[-_=*—–]\s*){2,}$|^\s*—\s*$")
 # HTML quote containers, marked before conversion; the text is cut at the first mark.
 _MARK = "INBOUNDQUOTEMARKf3a9"
 _HTML_QUOTE = re.compile(
-    r"<(?:div|span|blockquote|section|table)\b[^>]*?(?:"
+    r"<(?:div|span|blockquote|section|table)\b[^<>]*?(?:"
     r"class\s*=\s*[\"']?[^\"'>]*\b(?:x_)?(?:gmail_quote|gmail_attr|moz-cite-prefix|"
     r"yahoo_quoted|protonmail_quote|zmail_extra|OutlookMessageHeader|"
     r"moz-forward-container|quote-wrapper)\b"
@@ -171,7 +172,7 @@ _HTML_QUOTE = re.compile(
     r"|type\s*=\s*[\"']?cite"
     r"|style\s*=\s*[\"'][^\"']*border-top:\s*solid\s*#(?:B5C4DF|E1E1E1)"
     r")"
-    r"|<hr\b[^>]*id\s*=\s*[\"']?(?:stopSpelling|zwchr|reply-divider|replyDivider)",
+    r"|<hr\b[^<>]*id\s*=\s*[\"']?(?:stopSpelling|zwchr|reply-divider|replyDivider)",
     re.IGNORECASE,
 )
 
@@ -187,6 +188,9 @@ def split_reply(text: str) -> tuple[str, str | None]:
 def split_html(html: str) -> tuple[str, str, str | None]:
     """``(text, stripped_text, signature)`` of an HTML-only message, converted once."""
     try:
+        # Every "<" of the sanitized HTML opens a complete tag, so the quote pattern's
+        # scan of one tag ends at its ">" (on "<div " repeated it ran to the end each time).
+        html = sanitize_html(html)
         match = _HTML_QUOTE.search(html)
         if match is None:
             text = html_to_text(html)
@@ -418,7 +422,9 @@ def _signature(lines: list[str]) -> tuple[list[str], str | None]:
     if not content:
         return lines, None
     for index, line in enumerate(lines):
-        if _SIG_DASHES.match(line) and len(content) - _rank(content, index) <= 20:
+        # bisect: how many content lines come before this one (a count per "-- " line
+        # made 50,000 of them quadratic).
+        if _SIG_DASHES.match(line) and len(content) - bisect.bisect_left(content, index) <= 20:
             signature = "\n".join(lines[index + 1 :]).strip()
             return lines[:index], signature or None
     for index in content[-3:]:
@@ -426,8 +432,3 @@ def _signature(lines: list[str]) -> tuple[list[str], str | None]:
             signature = "\n".join(lines[index:]).strip()
             return lines[:index], signature or None
     return lines, None
-
-
-def _rank(content: list[int], index: int) -> int:
-    """How many content lines come before ``index``."""
-    return sum(1 for i in content if i < index)

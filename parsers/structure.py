@@ -18,10 +18,11 @@ input: a multipart without any delimiter simply has no children.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
-from parsers.headers import MAX_HEADER_BYTES, parse_header_block, split_header_block
+from parsers.headers import header_window, parse_header_block, split_header_block
 
 # Our own limits against hostile mail; no RFC sets them. Real mail nests a few levels
 # (a forward of a forward inside multipart/mixed) and has tens of parts.
@@ -95,7 +96,7 @@ def _entity_until(
     and in CPython's test suite) owns the delimiters up to its own close delimiter, as in
     flanker's recursive descent; the parent then goes on after that.
     """
-    window = raw[start : min(end, start + MAX_HEADER_BYTES + 4096)]
+    window = header_window(raw, start, end)
     head, rest = split_header_block(window)
     body_start = start + len(window) - len(rest)
     entity = Entity(header_block=head, source=raw, start=body_start, end=end)
@@ -217,7 +218,7 @@ def _nested_same_boundary(
     budget: list[int],
     parent: Entity,
 ) -> int | None:
-    window = raw[start : min(end, start + MAX_HEADER_BYTES + 4096)]
+    window = header_window(raw, start, end)
     head, _ = split_header_block(window)
     if _boundary(head) != boundary:
         return None
@@ -243,21 +244,25 @@ def _add_child(
 def _delimiter(
     raw: bytes, marker: bytes, position: int, end: int, floor: int
 ) -> tuple[int, int, bool] | None:
-    """The next delimiter line: (its start, its line end, whether it closes)."""
-    while True:
-        found = raw.find(marker, position, end)
-        if found < 0:
-            return None
-        position = found + len(marker)
-        if found != floor and raw[found - 1 : found] != b"\n":
-            continue
-        line_end = raw.find(b"\n", position, end)
-        line_end = end if line_end < 0 else line_end
-        tail = raw[position:line_end].rstrip(b"\r \t")
-        closing = tail == b"--"
-        if tail and not closing:
-            continue  # a longer boundary that starts with ours
-        return found, line_end, closing
+    """The next delimiter line: (its start, its line end, whether it closes).
+
+    One regex search over the bytes: lines that merely start with the marker (a longer
+    boundary, "--BB" for "B") were skipped one by one in Python, ~3 µs each.
+    """
+    at_line, at_floor = _delimiter_patterns(marker)
+    match = at_floor.match(raw, position, end) if position == floor else None
+    if match is None:
+        match = at_line.search(raw, position, end)
+    if match is None:
+        return None
+    return match.start(), match.end(), match[1] is not None
+
+
+@functools.lru_cache(maxsize=64)
+def _delimiter_patterns(marker: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """A delimiter line at a line start, and one at the start of the body (no "\n" before)."""
+    tail = re.escape(marker) + rb"(--)?[ \t\r]*$"
+    return re.compile(rb"^" + tail, re.MULTILINE), re.compile(tail, re.MULTILINE)
 
 
 def _before_line_break(raw: bytes, delimiter: int, floor: int) -> int:

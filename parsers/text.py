@@ -19,6 +19,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from parsers.budget import DETECTION_SCORED, Budget
+
 # Labels senders write for a charset they did not quite use. Decoding through the
 # superset is what browsers do (WHATWG Encoding Standard §4.2, "labels"): iso-8859-1 and
 # us-ascii are windows-1252 there, gb2312/gbk are gb18030, and Windows' shift_jis is cp932.
@@ -65,7 +67,7 @@ _UNKNOWN = frozenset({"", "unknown", "unknown-8bit", "x-unknown", "default", "8b
 
 # Decoding is linear, but detection is not free: charset-normalizer looks at a sample.
 _DETECT_SAMPLE = 16 * 1024
-_SCORE_SAMPLE = 8 * 1024
+_SCORE_SAMPLE = DETECTION_SCORED
 
 
 @lru_cache(maxsize=256)
@@ -73,22 +75,31 @@ def codec_for(label: str | None) -> str | None:
     """The Python codec to use for a MIME charset label, or None when unknown."""
     if label is None:
         return None
-    name = label.strip().strip("\"'").lower()
+    # Read past what no charset name holds: a NUL or other control characters (codecs
+    # raises ValueError on a NUL), quotes, and anything after a run of 40 characters.
+    name = _LABEL_JUNK.sub("", label[:80]).strip().strip("\"'").lower()[:40]
     if name in _UNKNOWN:
         return None
     name = _SUPERSETS.get(name, name)
     try:
         return codecs.lookup(name).name
-    except LookupError:
+    except (LookupError, ValueError):
         alias = _SUPERSETS.get(name.replace("_", "-"))
         return codecs.lookup(alias).name if alias else None
 
 
-def decode_bytes(data: bytes, charset: str | None) -> tuple[str, list[str]]:
+_LABEL_JUNK = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def decode_bytes(
+    data: bytes, charset: str | None, budget: Budget | None = None
+) -> tuple[str, list[str]]:
     """Decode ``data`` declared as ``charset`` (None: not declared) to valid text.
 
     Returns the text and defects (empty when the declared charset, or UTF-8/ASCII for
-    undeclared data, decoded it cleanly).
+    undeclared data, decoded it cleanly). Charset detection draws on ``budget`` (one
+    message's caps, ``parsers.budget``); once it is spent, such bytes are read as
+    windows-1252.
     """
     if not data:
         return "", []
@@ -110,7 +121,8 @@ def decode_bytes(data: bytes, charset: str | None) -> tuple[str, list[str]]:
             defects.append(f"bytes invalid in declared charset {charset}: charset detected")
     else:
         if data.isascii():
-            if b"\x1b$" in data or b"\x1b(" in data:  # RFC 1468 escapes: ISO-2022-JP
+            escaped = b"\x1b$" in data or b"\x1b(" in data  # RFC 1468 escapes: ISO-2022-JP
+            if escaped and (budget is None or budget.detect(len(data))):
                 detected = detect_codec(data)
                 if detected is not None:
                     return _valid(data.decode(detected)), [f"undeclared {detected}: decoded"]
@@ -125,6 +137,8 @@ def decode_bytes(data: bytes, charset: str | None) -> tuple[str, list[str]]:
                 if charset
                 else "undeclared 8-bit charset: charset detected"
             )
+    if budget is not None and not budget.detect(len(data)):
+        return _valid(data.decode(codec or "cp1252", "replace")), defects
     detected = detect_codec(data)
     if detected is not None:
         try:
@@ -415,10 +429,88 @@ def _link(match: re.Match[str]) -> str:
 # html2text converts about 1 MB/s; above this size a regex pass keeps a hostile or
 # giant HTML body from costing seconds (Gmail clips messages at 102 KB anyway).
 MAX_HTML_CONVERT = 1024 * 1024
+# html2text spends ~8 µs a tag: a body of nothing but tags goes the regex way too.
+MAX_HTML_TAGS = 50_000
 
-_DROP_BLOCKS = re.compile(r"<(style|script|head|title)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_BREAKS = re.compile(r"<(?:br|/p|/div|/tr|/li|/h[1-6]|hr)\b[^>]*>", re.IGNORECASE)
-_TAG = re.compile(r"<[^>]*>")
+_BREAKS = re.compile(r"<(?:br|/p|/div|/tr|/li|/h[1-6]|hr)\b[^<>]*>", re.IGNORECASE)
+_TAG = re.compile(r"<[^<>]*>")
+# A "<" that opens no complete tag: not followed by a name, "/", "!" or "?" and then a
+# ">" before the next "<". The look-ahead stops at the next "<", so one pass is linear.
+_LONE_LT = re.compile(r"<(?!!--)(?![A-Za-z/!?][^<>]*>)")
+# Elements whose content is never shown: dropped by the tag-stripping pass.
+_HIDDEN = ("style", "script", "head", "title")
+# Elements html2text indents or prefixes once per level ("> " per blockquote, two spaces
+# per list): nested deeper than this, their output grows with the square of the depth.
+_INDENTING = ("blockquote", "ul", "ol", "dl", "dd")
+MAX_HTML_NESTING = 32
+# The tags the second pass looks at (all others are left alone, at C speed).
+_SPECIAL_TAG = re.compile(
+    rf"<(?:!--|[!?][^<>]*>|(/?)({'|'.join(_INDENTING + _HIDDEN)})\b[^<>]*>)", re.IGNORECASE
+)
+
+
+def sanitize_html(html: str, drop_blocks: bool = False) -> str:
+    """``html`` in which every "<" opens a complete tag, in linear passes.
+
+    Python's ``html.parser`` (under html2text) rescans the rest of its input at every
+    construct it cannot finish (an unclosed tag, comment or marked section), which makes
+    a hostile body cost the square of its length; browsers read such a "<" as text. So:
+    a "<" that starts no complete tag becomes "&lt;"; comments, processing instructions
+    and ``<!`` declarations other than DOCTYPE are dropped, an unclosed comment with the
+    rest of the document (as browsers hide it); indenting elements nested deeper than
+    ``MAX_HTML_NESTING`` lose their extra levels. With ``drop_blocks`` the content of
+    ``_HIDDEN`` elements goes too, an unclosed one to the end.
+    """
+    html = _LONE_LT.sub("&lt;", html)
+    out: list[str] = []
+    pos = 0
+    lower: str | None = None
+    depth = excess = 0
+    while True:
+        match = _SPECIAL_TAG.search(html, pos)
+        if match is None:
+            out.append(html[pos:])
+            break
+        out.append(html[pos : match.start()])
+        pos = match.end()
+        tag = match[0]
+        if tag == "<!--":
+            close = html.find("-->", pos)
+            if close < 0:
+                break
+            pos = close + 3
+            continue
+        if tag[1] in "!?":
+            if tag[:9].lower() == "<!doctype":
+                out.append(tag)
+            continue
+        closing, name = bool(match[1]), match[2].lower()
+        if name in _INDENTING and not tag.endswith("/>"):
+            if closing and excess:
+                excess -= 1
+                continue
+            if closing:
+                depth = max(0, depth - 1)
+            elif depth >= MAX_HTML_NESTING:
+                excess += 1
+                continue
+            else:
+                depth += 1
+        elif drop_blocks and not closing:
+            lower = lower if lower is not None else html.lower()
+            close = lower.find("</" + name, pos)
+            if close < 0:
+                break
+            gt = html.find(">", close)
+            pos = len(html) if gt < 0 else gt + 1
+            continue
+        out.append(tag)
+    return "".join(out)
+
+
+def convertible(html: str) -> bool:
+    """Whether ``html`` is small enough for html2text (else the tag-stripping pass)."""
+    return len(html) <= MAX_HTML_CONVERT and html.count("<") <= MAX_HTML_TAGS
 
 
 def html_to_text(html: str) -> str:
@@ -426,12 +518,13 @@ def html_to_text(html: str) -> str:
 
     html2text writes Markdown; its link and escape syntax is turned back into plain
     text, layout tables become paragraphs, and blank-looking lines are blank. Bodies
-    over ``MAX_HTML_CONVERT`` get a plain tag-stripping pass instead.
+    over ``MAX_HTML_CONVERT`` or with more than ``MAX_HTML_TAGS`` tags get a plain
+    tag-stripping pass instead. Either way the HTML is sanitized first (``sanitize_html``).
     """
-    if len(html) > MAX_HTML_CONVERT:
+    if not convertible(html):
         import html as html_lib
 
-        text = _TAG.sub("", _BREAKS.sub("\n", _DROP_BLOCKS.sub("", html)))
+        text = _TAG.sub("", _BREAKS.sub("\n", sanitize_html(html, drop_blocks=True)))
         text = _TRAILING_SPACE.sub("", _BLANKISH.sub("", html_lib.unescape(text)))
         return _valid(re.sub(r"\n{3,}", "\n\n", text).strip() + "\n")
     import html2text  # lazily: only HTML-only mail needs it
@@ -445,7 +538,7 @@ def html_to_text(html: str) -> str:
     converter.unicode_snob = True
     converter.single_line_break = False
     try:
-        text = converter.handle(html)
+        text = converter.handle(sanitize_html(html))
     except Exception:  # html2text is a best-effort converter; never let it sink a parse
         text = re.sub(r"<[^>]*>", " ", html)
     text = _MD_LINK.sub(_link, text)

@@ -33,6 +33,9 @@ _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
 # The JMRP subject, "complaint about message from 192.0.2.1".
 _JMRP_SUBJECT = re.compile(r"complaint about message from\s+(\S+)", re.IGNORECASE)
 _ORIGINAL_TYPES = ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers")
+# A feedback report is a dozen fields; the reported message's header block is read up
+# to here: a hostile part costs a bounded time.
+_MAX_FIELDS_TEXT = 64 * 1024
 
 
 def detect(parsed: ParsedMessage) -> Classification | None:
@@ -44,7 +47,7 @@ def _fields(text: str) -> dict[str, str]:
     """Header-style fields of a report part, first occurrence wins, folded lines joined."""
     fields: dict[str, str] = {}
     last: str | None = None
-    for line in text.replace("\r\n", "\n").split("\n"):
+    for line in text[:_MAX_FIELDS_TEXT].replace("\r\n", "\n").split("\n"):
         if line[:1] in (" ", "\t") and last is not None:
             fields[last] += " " + line.strip()
             continue
@@ -64,7 +67,7 @@ def _fields(text: str) -> dict[str, str]:
 def _original(parsed: ParsedMessage) -> dict[str, str]:
     for part in parsed.parts:
         if part.content_type in _ORIGINAL_TYPES and part.text:
-            return _fields(part.text.split("\n\n", 1)[0] if "\n\n" in part.text else part.text)
+            return _fields(part.text[:_MAX_FIELDS_TEXT].split("\n\n", 1)[0])
     return {}
 
 
@@ -88,8 +91,9 @@ def _arf(parsed: ParsedMessage) -> Classification | None:
     if report is None:
         # A feedback-report whose report part was mis-labelled: read the fields from text.
         for part in parsed.parts:
-            if part.text and re.search(r"^Feedback-Type:", part.text, re.M | re.I):
-                fields = _fields(part.text)
+            head = (part.text or "")[:_MAX_FIELDS_TEXT]
+            if re.search(r"^Feedback-Type:", head, re.M | re.I):
+                fields = _fields(head)
                 break
     original = _original(parsed)
     feedback_type = (fields.get("feedback-type") or "abuse").split()[0].lower()

@@ -18,6 +18,11 @@ from typing import Any
 
 _START = re.compile(r"\{\s*\"(notificationType|Type|eventType)\"")
 _KINDS = frozenset({"Bounce", "Complaint", "Delivery"})
+# A notification is the body itself (or follows a line of SNS text): only the first few
+# "{" that open one are tried, each decode being a scan to the end of a broken object,
+# and the text is read up to a size no notification reaches (they are a few KiB).
+_MAX_STARTS = 4
+_MAX_TEXT = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,10 +53,13 @@ class SesNotification:
 def _decode(text: str) -> dict[str, Any] | None:
     # strict=False: SNS folds long lines inside JSON strings ("…!\n …").
     decoder = json.JSONDecoder(strict=False)
-    for match in _START.finditer(text):
+    text = text[:_MAX_TEXT]
+    for tried, match in enumerate(_START.finditer(text)):
+        if tried >= _MAX_STARTS:
+            break
         try:
             value, _ = decoder.raw_decode(text, match.start())
-        except ValueError:
+        except (ValueError, RecursionError):  # broken, or nested deeper than the stack
             continue
         if not isinstance(value, dict):
             continue
@@ -59,7 +67,7 @@ def _decode(text: str) -> dict[str, Any] | None:
         if value.get("Type") == "Notification" and isinstance(inner, str):
             try:
                 value = json.loads(inner, strict=False)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
             if not isinstance(value, dict):
                 continue

@@ -45,12 +45,20 @@ _PERMANENT = re.compile(
     re.IGNORECASE,
 )
 _MAX_DIAGNOSTIC = 1000
+# What the detector reads, so a giant or hostile report costs a bounded time (the reason
+# table alone is ~200 searches over the report): the text (the returned original is
+# looked for in it), the report part of it, and the delivery-status part. Real reports
+# are a few KiB; a DSN for 1,000 recipients is ~200 KiB.
+_MAX_TEXT = 256 * 1024
+_MAX_REPORT = 32 * 1024
+_MAX_DSN = 256 * 1024
 
 
 def detect(parsed: ParsedMessage) -> Classification | None:
     """A ``Kind.BOUNCE`` classification, or None when the message is not a bounce."""
-    text = bounce_text.report_text(parsed)
+    text = bounce_text.report_text(parsed)[:_MAX_TEXT]
     report, original_text = bounce_text.split_original(text)
+    report = report[:_MAX_REPORT]
     original = bounce_text.original_headers(parsed, original_text)
     if text.lstrip().startswith("{"):
         notification = bounce_ses.read_notification(text)
@@ -58,7 +66,8 @@ def detect(parsed: ParsedMessage) -> Classification | None:
             return _from_ses(notification) if notification.kind == "Bounce" else None
     dsn_parts = [p for p in parsed.parts if p.content_type in _DSN_TYPES and p.text]
     if dsn_parts:
-        verdict = _from_delivery_status(parsed, dsn_parts[0].text or "", report, original)
+        dsn_text = (dsn_parts[0].text or "")[:_MAX_DSN]
+        verdict = _from_delivery_status(parsed, dsn_text, report, original)
         if verdict is not _NOT_A_DSN:
             return verdict if isinstance(verdict, Classification) else None
     sig = bounce_text.signals(parsed, report)
