@@ -1,6 +1,8 @@
 """Accuracy of the machine-mail detectors (bounce, complaint, auto-reply) on the corpora.
 
-Prints figures overall and by MTA family, worst families first; never asserts.
+Prints figures overall and by MTA family, worst families first, then the fresh held-out
+sets of ``fixtures/{bounces,arf}/heldout/`` round by round, each beside its first (blind)
+score from ``rounds.json``; never asserts.
 ``tests/corpus/test_machine_corpus.py`` loads ``score()`` from here and checks the targets.
 Run: ``.venv/bin/python bench/classify_machine.py [CORPORA_DIR] [-v]`` (``-v`` lists misses).
 """
@@ -122,6 +124,35 @@ def score(corpora: Path, parse: Parse, classify: Classify) -> Scores:
     return out
 
 
+HELDOUT = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def score_heldout(fixtures: Path, parse: Parse, classify: Classify) -> dict[str, Scores]:
+    """The fresh held-out sets (``fixtures/{bounces,arf}/heldout``), by round."""
+    rounds: dict[str, Scores] = {}
+    for name, label in _labelled(fixtures / "bounces" / "heldout"):
+        out = rounds.setdefault(label.get("round", "A"), Scores())
+        verdict = classify(parse((fixtures / "bounces" / "heldout" / name).read_bytes()))
+        bounce = verdict.bounce if verdict.kind == Kind.BOUNCE else None
+        out.detected.add(bounce is not None, name)
+        want = "hard" if label["hard_bounce"] else "soft"
+        out.hard_soft.add(bounce is not None and bounce.type == want, name)
+        got = bounce.status if bounce is not None else None
+        if label.get("status_is_pseudo"):
+            out.status.add(got is not None and got[:1] == label["status"][:1], name)
+        else:
+            out.status.add(got == label["status"], name)
+        want_set = set(label["failed_recipients"])
+        out.recipient.add(bounce is not None and set(bounce.recipients) == want_set, name)
+    for name, label in _labelled(fixtures / "arf" / "heldout"):
+        out = rounds.setdefault(label.get("round", "A"), Scores())
+        verdict = classify(parse((fixtures / "arf" / "heldout" / name).read_bytes()))
+        complaint = verdict.complaint if verdict.kind == Kind.COMPLAINT else None
+        ok = complaint is not None and complaint.feedback_type == label["feedback_type"]
+        out.arf.add(ok, name)
+    return dict(sorted(rounds.items()))
+
+
 def _labelled(folder: Path) -> list[tuple[str, dict[str, Any]]]:
     labels: dict[str, dict[str, Any]] = json.loads((folder / "labels.json").read_text())
     return sorted(labels.items())
@@ -173,6 +204,7 @@ def main(argv: list[str]) -> None:
     args = argparse.ArgumentParser(description=__doc__)
     args.add_argument("corpora", nargs="?", default=os.environ.get("INBOUND_CORPORA"))
     args.add_argument("-v", "--verbose", action="store_true", help="list the misses")
+    args.add_argument("--runs", type=int, default=5, help="timed runs over the corpora")
     options = args.parse_args(argv[1:])
     corpora = Path(options.corpora or Path(__file__).resolve().parents[2] / "shared" / "corpora")
     received = datetime(2026, 1, 1, tzinfo=UTC)
@@ -185,7 +217,7 @@ def main(argv: list[str]) -> None:
 
     timings = []
     scores = Scores()
-    for _ in range(5):
+    for _ in range(max(1, options.runs)):
         start = time.perf_counter()
         scores = score(corpora, parse_one, classify_one)
         timings.append(time.perf_counter() - start)
@@ -221,6 +253,22 @@ def main(argv: list[str]) -> None:
             for k in ("detected", "hard_soft", "status", "recipient")
         )
         print(f"  {fam:<18} {cells}")
+    history = json.loads((HELDOUT / "bounces" / "heldout" / "rounds.json").read_text("utf-8"))
+    heldout = score_heldout(HELDOUT, parse_one, classify_one)
+    print("fresh held-out sets (fixtures/*/heldout), now | first blind score (rounds.json)")
+    for round_name, round_scores in heldout.items():
+        first = history["rounds"].get(round_name, {}).get("first_score", {})
+        print(f"  round {round_name}: {first.get('code', '')}")
+        for key, title in (
+            ("detected", "bounce detected"),
+            ("hard_soft", "hard/soft agrees"),
+            ("status", "status agrees"),
+            ("recipient", "failed recipients exact"),
+            ("arf", "ARF / complaints"),
+        ):
+            print(f"  {_line(title, getattr(round_scores, key))}   | {first.get(key, '-')}")
+            if options.verbose and getattr(round_scores, key).misses:
+                print(f"      missed: {' '.join(getattr(round_scores, key).misses)}")
     if options.verbose:
         for title, tally in (
             ("detected", scores.detected),

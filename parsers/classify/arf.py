@@ -36,6 +36,7 @@ _ORIGINAL_TYPES = ("message/rfc822", "text/rfc822-headers", "message/rfc822-head
 # A feedback report is a dozen fields; the reported message's header block is read up
 # to here: a hostile part costs a bounded time.
 _MAX_FIELDS_TEXT = 64 * 1024
+_REQUIRED_FIELDS = frozenset({"feedback-type", "user-agent", "version"})  # RFC 5965 §3.1
 
 
 def detect(parsed: ParsedMessage) -> Classification | None:
@@ -85,16 +86,22 @@ def _arf(parsed: ParsedMessage) -> Classification | None:
         None,
     )
     report_type = dict(parsed.content_params).get("report-type", "").lower()
-    if report is None and report_type != "feedback-report":
-        return None
     fields = _fields(report.text or "") if report is not None else {}
+    where = "part:message/feedback-report" if report is not None else "header:Content-Type"
     if report is None:
-        # A feedback-report whose report part was mis-labelled: read the fields from text.
+        # A feedback report whose report part was mis-labelled (text/plain, an attachment
+        # type) or sent outside multipart/report: read the fields from the part that
+        # carries them. Without report-type=feedback-report, all three fields RFC 5965
+        # §3.1 requires (Feedback-Type, User-Agent, Version) must be there.
         for part in parsed.parts:
             head = (part.text or "")[:_MAX_FIELDS_TEXT]
             if re.search(r"^Feedback-Type:", head, re.M | re.I):
-                fields = _fields(head)
-                break
+                found = _fields(head)
+                if report_type == "feedback-report" or found.keys() >= _REQUIRED_FIELDS:
+                    fields, where = found, f"part:{part.content_type}"
+                    break
+        if not fields and report_type != "feedback-report":
+            return None
     original = _original(parsed)
     feedback_type = (fields.get("feedback-type") or "abuse").split()[0].lower()
     recipient = address_of(fields.get("original-rcpt-to")) or address_of(
@@ -113,7 +120,7 @@ def _arf(parsed: ParsedMessage) -> Classification | None:
     )
     evidence = [
         Evidence(
-            where="part:message/feedback-report" if report is not None else "header:Content-Type",
+            where=where,
             text=f"Feedback-Type: {fields['feedback-type']}"
             if "feedback-type" in fields
             else "multipart/report; report-type=feedback-report",

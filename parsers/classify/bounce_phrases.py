@@ -111,6 +111,13 @@ TEXT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     # KDDI (au / ezweb) answers a recipient's sender filter with an empty address,
     # "550 : User unknown"; a missing mailbox there reads "550 <addr>: User unknown".
     ("filtered", (r"\b[45]\d\d : user unknown",)),
+    # Exim's answer to a failed sender verification ("550-Verification failed for <s>",
+    # "550-Unrouteable address", "550 Sender verify failed"): about our sender, before the
+    # address words of its middle line are read as the recipient's.
+    ("rejected", (r"verification failed for <", r"sender verify failed")),
+    # "<host> ESMTP not accepting messages from <client>": a refusal of the sending host
+    # (mostly a DNSBL hit), not X.3.2 (the system takes no mail at all).
+    ("blocked", (r"not accepting (network )?messages from",)),
     # X.3.2 in words; before "userunknown", whose "recipient address rejected" it often follows.
     ("notaccept", (r"not accepting (network )?messages",)),
     (
@@ -130,6 +137,10 @@ TEXT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"user ?(unknown|not found|not exist|doesn'?t exist|does not exist|not known)",
             r"unknown (user|recipient|mailbox|local.?part|address)",
             r"no such (user|recipient|mailbox|person|address|account)",
+            # Local delivery agents name the mailbox: "user zoe does not exist",
+            # "mailbox <zoe@x> does not exist".
+            r"(user|mailbox|recipient) [<\"']?[\w.+\-]+(@[\w.\-]+)?[>\"']? "
+            r"(does not|doesn'?t) exist",
             r"(recipient|mailbox|address|account|user) (does not|doesn'?t|did not) exist",
             r"(mailbox|recipient|address|user|account) (is )?"
             r"(unknown|not found|unavailable|invalid)",

@@ -96,3 +96,40 @@ Content-Type: text/plain
 Feedback-Type: abuse
 """)
     assert arf.detect(parse(raw, NOW)) is None
+
+
+MIXED_REPORT = _msg("""
+From: fbl@isp.example
+To: abuse@shop.example
+Subject: complaint
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="X"
+
+--X
+Content-Type: text/plain
+
+A user of ours marked your message as spam.
+--X
+Content-Type: text/plain; name="report.txt"
+
+Feedback-Type: abuse
+User-Agent: ISP-FBL/2.1
+Version: 1
+Original-Rcpt-To: <zed@isp.example>
+--X--
+""")
+
+
+def test_feedback_fields_outside_multipart_report_are_a_complaint() -> None:
+    # RFC 5965 §3.1's three required fields in a text part: a feedback report whose
+    # sender used multipart/mixed and text/plain for it.
+    verdict = arf.detect(parse(MIXED_REPORT, NOW))
+    assert verdict is not None and verdict.complaint is not None
+    assert verdict.complaint.feedback_type == "abuse"
+    assert verdict.complaint.original_recipient == "zed@isp.example"
+    assert verdict.evidence[0].where == "part:text/plain"
+
+
+def test_a_feedback_type_line_alone_outside_a_report_is_no_complaint() -> None:
+    raw = MIXED_REPORT.replace(b"User-Agent: ISP-FBL/2.1\r\nVersion: 1\r\n", b"")
+    assert arf.detect(parse(raw, NOW)) is None

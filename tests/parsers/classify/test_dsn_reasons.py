@@ -31,6 +31,18 @@ def test_every_reason_used_anywhere_is_documented() -> None:
         ("552 5.3.4 Message size exceeds fixed maximum message size", "5.3.4", "toobig"),
         ("554 5.4.6 Hop count exceeded - possible mail loop", "5.4.6", "networkerror"),
         ("Почтовый ящик переполнен", None, "mailboxfull"),
+        # Exim's sender verification: about our sender, not the "Unrouteable address" line.
+        (
+            "550-Verification failed for <news@shop.example>\n550-Unrouteable address\n"
+            "550 Sender verify failed",
+            None,
+            "rejected",
+        ),
+        # A DNSBL refusal of the client, not X.3.2 (no mail accepted at all).
+        ("554 mx.example ESMTP not accepting messages from 192.0.2.7: listed", None, "blocked"),
+        ("421 mx.example ESMTP not accepting messages", None, "notaccept"),
+        ("local delivery failed: user zoe does not exist", None, "userunknown"),
+        ("550 mailbox <zoe@x.example> does not exist", None, "userunknown"),
         ("nothing useful here", "5.1.6", "hasmoved"),  # the status code speaks alone
         ("nothing useful here", None, "undefined"),
     ],
