@@ -20,6 +20,7 @@ the check and the connection (no DNS-rebinding window).
 from __future__ import annotations
 
 import asyncio
+import io
 import socket
 import ssl
 from dataclasses import dataclass
@@ -118,7 +119,9 @@ class Sender:
                 resolver.pins[URL(url).host or ""] = pin
             async with (
                 asyncio.timeout(self.total_timeout),
-                session.post(url, data=body, headers=headers, allow_redirects=False) as resp,
+                session.post(
+                    url, data=_payload(body), headers=headers, allow_redirects=False
+                ) as resp,
             ):
                 status, retry_after = resp.status, resp.headers.get("retry-after")
                 excerpt = await _drain(resp)
@@ -134,6 +137,15 @@ class Sender:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+# aiohttp sends a bytes body of more than 1 MiB in one write and warns (ResourceWarning)
+# that it may hold the event loop; a file-like body is streamed with its Content-Length.
+_STREAM_ABOVE_BYTES = 2**20
+
+
+def _payload(body: bytes) -> bytes | io.BytesIO:
+    return io.BytesIO(body) if len(body) > _STREAM_ABOVE_BYTES else body
 
 
 async def _drain(resp: aiohttp.ClientResponse) -> bytes:
