@@ -177,6 +177,7 @@ def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_only_its_in_flight
     )
 
 
+@pytest.mark.timeout(300)  # its own waits (outage, redelivery after the lease) add up past 120 s
 def test_postgres_down_means_451_then_250_again_without_a_restart(nodes: Cluster) -> None:
     # A receiver started while PostgreSQL is down comes up and answers 451 at DATA.
     nodes.pg.stop()
@@ -215,7 +216,11 @@ def test_postgres_down_means_451_then_250_again_without_a_restart(nodes: Cluster
         _all_delivered(nodes, "outage", queue_ids, timeout=120)
         _all_delivered(nodes, "down", set(up.queue_ids()), timeout=30)
         counts = cluster.delivered(nodes.receiver, "outage")
-        assert all(n == 1 for n in counts.values())
+        # At-least-once (DESIGN §10): a POST whose attempt could not be recorded while
+        # PostgreSQL was down is sent again, under the same webhook-id; never more.
+        # (_all_delivered above already checked that every accepted message arrived.)
+        assert all(n <= 2 for n in counts.values()), counts
+        twice = sum(1 for n in counts.values() if n == 2)
         # Each 250 has its rows: nothing half-written (a message row without its job).
         orphans = nodes.sql(
             "SELECT count(*) FROM messages m WHERE NOT EXISTS"
@@ -224,7 +229,8 @@ def test_postgres_down_means_451_then_250_again_without_a_restart(nodes: Cluster
         assert orphans == [(0,)]
         print(
             f"\nPostgreSQL down {restarted_at - stopped_at:.1f} s during a send:"
-            f" {report.temporary} answers 451, {len(queue_ids)} accepted, all delivered;"
+            f" {report.temporary} answers 451, {len(queue_ids)} accepted, all delivered"
+            f" ({twice} twice under one webhook-id);"
             f" a receiver started while it was down answered 250 {recovered:.1f} s after"
         )
     finally:
