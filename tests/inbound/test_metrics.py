@@ -19,7 +19,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from inbound.clock import FakeClock
 from inbound.metrics import Metrics
-from tests.inbound.test_serve import Serve, _free_port, serve_factory  # noqa: F401  (fixture)
+from tests.inbound.test_serve import Serve, serve_factory  # noqa: F401  (fixture)
+from tests.support.net import free_port
 from tests.support.service import Running, message, settings_for, webhook_route
 from tests.support.webhook import Receiver
 
@@ -148,7 +149,7 @@ def test_inbound_serve_with_two_processes_reports_the_whole_service(
     serve_factory: list[Serve],  # noqa: F811  (the fixture)
 ) -> None:
     """Acceptors of one `inbound serve --processes 2` share the count; any of them answers."""
-    admin_port = _free_port()
+    admin_port = free_port()
     data = ["--data-dir", str(tmp_path / "d"), "--domain", "example.test"]
     serve = Serve(tmp_path, *data, "--processes", "2", "--admin-listen", f"127.0.0.1:{admin_port}")
     serve_factory.append(serve)

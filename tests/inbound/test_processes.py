@@ -23,14 +23,9 @@ import pytest
 from inbound import supervisor
 from inbound.config import from_mapping
 from inbound.errors import ConfigError
+from tests.support.net import free_port
 from tests.support.service import message
 from tests.support.webhook import SECRET, Receiver
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _children(log: Path) -> dict[str, int]:
@@ -106,7 +101,7 @@ def test_sigkill_of_any_child_loses_nothing_it_restarts_and_sigterm_stops_all(
 ) -> None:
     receiver = Receiver()
     receiver.delay_seconds = 0.05  # so a worker has POSTs in flight when it is killed
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "serve.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("INBOUND_")}
     cmd = [
@@ -200,7 +195,7 @@ def test_processes_key_flag_and_environment() -> None:
 def test_children_stop_when_the_supervisor_is_sigkilled(tmp_path: Path) -> None:
     # Before: the children lived on under PID 1, kept the port, and the next start
     # failed with "address in use".
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "serve.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("INBOUND_")}
     cmd = [sys.executable, "-m", "inbound", "serve", "--processes", "2"]

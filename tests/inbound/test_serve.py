@@ -15,19 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.net import free_port
 from tests.support.service import assert_valid_event, message
 from tests.support.webhook import SECRET, Receiver
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Serve:
     def __init__(self, tmp: Path, *args: str) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.log = tmp / "serve.log"
         cmd = [
             sys.executable,

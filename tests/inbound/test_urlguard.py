@@ -19,6 +19,7 @@ from inbound.config import load
 from inbound.delivery import urlguard
 from inbound.delivery.sender import Sender
 from inbound.errors import ConfigError, PermanentError, TransientError
+from inbound.outbox.model import Attempt, Job
 
 # Disguised loopback / metadata / private hosts: each must be refused by check-config.
 DISGUISED = [
@@ -117,20 +118,34 @@ async def test_public_literal_is_pinned_to_itself() -> None:
     assert (await urlguard.check("http://127.0.0.1/h", allow_private=True)).ip is None
 
 
-def test_dns_failure_is_retried_on_the_schedule(tmp_path: Path, clock: Any) -> None:
-    # Before issue 16 the job became `failed` at once: a DNS blip dropped the webhook.
+def _one_attempt(tmp_path: Path, clock: Any, url: str) -> tuple[Job, list[Attempt]]:
+    """Send one message to a route at ``url`` with the guard on; the job after one try."""
     from tests.support.service import Running, message, settings_for, webhook_route
 
-    settings = settings_for(tmp_path, routes=[webhook_route("https://no-such-host.invalid/h")])
+    settings = settings_for(tmp_path, routes=[webhook_route(url)])
     settings = dataclasses.replace(settings, allow_private_webhooks=False)
     running = Running(settings, clock=clock)
     try:
         running.send(message())
         running.deliver()
         [job] = running.call(running.service.outbox.jobs())
-        attempts = running.call(running.service.outbox.attempts(job.id))
+        return job, running.call(running.service.outbox.attempts(job.id))
     finally:
         running.stop()
+
+
+def test_a_configured_localhost_url_fails_for_good_without_a_post(
+    tmp_path: Path, clock: Any
+) -> None:
+    # localhost, however it is spelt, is refused before any lookup.
+    job, attempts = _one_attempt(tmp_path, clock, "https://localhost:9/hook")
+    assert job.status == "failed"
+    assert "localhost" in (attempts[0].detail or "")
+
+
+def test_dns_failure_is_retried_on_the_schedule(tmp_path: Path, clock: Any) -> None:
+    # Before issue 16 the job became `failed` at once: a DNS blip dropped the webhook.
+    job, attempts = _one_attempt(tmp_path, clock, "https://no-such-host.invalid/h")
     assert job.status == "pending"
     assert job.next_attempt_at is not None
     assert [a.detail for a in attempts] == ["dns_error"]

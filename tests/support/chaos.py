@@ -41,15 +41,10 @@ from inbound.outbox.sqlite import SqliteOutbox
 from inbound.storage import keys
 from inbound.storage.local import LocalStore
 from inbound.sweeper import ORPHAN_GRACE, Sweeper
+from tests.support.net import free_port
 from tests.support.webhook import SECRET, Receiver
 
 DOMAIN = "example.test"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class ServeProcess:

@@ -26,17 +26,12 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from tests.support.net import free_port
 from tests.support.s3 import ACCESS_KEY, REGION, SECRET_KEY
 from tests.support.webhook import SECRET, Receiver
 
 DOMAIN = "example.test"
 RCPT = f"support@{DOMAIN}"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def node_env() -> dict[str, str]:

@@ -22,7 +22,6 @@ import contextlib
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -32,6 +31,8 @@ from typing import Any
 
 import psycopg
 import pytest
+
+from tests.support.net import free_port
 
 ROLE = "inbound"
 ROLE_PASSWORD = "inbound-test-password"
@@ -60,12 +61,6 @@ def find_bin() -> Path:
         " /usr/lib/postgresql/*/bin or PATH: install them (Debian: apt-get install"
         " postgresql-15); the suite starts its own server and does not skip these tests"
     )
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class PgServer:
@@ -125,7 +120,7 @@ class PgServer:
         """Start (again) on the same port; on the first start, pick a free one."""
         for _ in range(3):
             if not self.port:
-                self.port = _free_port()
+                self.port = free_port()
             result = self._run(
                 "pg_ctl",
                 "-D",

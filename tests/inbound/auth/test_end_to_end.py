@@ -25,6 +25,7 @@ import pytest
 
 from tests.inbound.auth import mail
 from tests.support import dns as test_dns
+from tests.support.net import free_port
 from tests.support.service import Running, assert_valid_event, settings_for, webhook_route
 from tests.support.webhook import SECRET, Receiver
 
@@ -46,15 +47,9 @@ def _forged() -> bytes:
     return mail.raw(extra=FORGED_AR)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def serve(tmp_path: Path, receiver: Receiver) -> Iterator[int]:
-    port = _free_port()
+    port = free_port()
     config = tmp_path / "inbound.toml"
     config.write_text(
         f"""

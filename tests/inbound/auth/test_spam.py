@@ -19,6 +19,7 @@ import pytest
 
 from inbound.auth import spam
 from tests.inbound.auth import mail
+from tests.support.net import free_port
 
 Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -245,13 +246,6 @@ async def test_a_refused_connection_is_null(caplog: pytest.LogCaptureFixture) ->
 # ---------------------------------------------------------------- the real daemons
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _wait_listening(port: int, proc: subprocess.Popen[bytes], seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -267,7 +261,7 @@ def _wait_listening(port: int, proc: subprocess.Popen[bytes], seconds: float) ->
 
 @pytest.fixture
 def real_spamd() -> Iterator[int]:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [
             str(shutil.which("spamd")),
