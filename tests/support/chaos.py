@@ -179,6 +179,10 @@ class Report:
     rows_without_raw: int = 0  # rows whose raw object is gone after the sweep: must be 0
     lost_ids: list[str] = field(default_factory=list)
     not_accepted: list[str] = field(default_factory=list)
+    messages_rows: int = 0  # message rows in the outbox after the run
+    job_states: dict[str, int] = field(default_factory=dict)  # jobs by status after the run
+    attempt_outcomes: dict[str, int] = field(default_factory=dict)  # recorded attempts by outcome
+    undelivered_jobs: list[str] = field(default_factory=list)  # what the outbox says of each
 
     def lines(self) -> list[str]:
         return [
@@ -195,6 +199,9 @@ class Report:
             f"left by kills: {self.orphans} raw objects without a row,"
             f" {self.temporary} temporary files; after a sweep: {self.left_after_sweep}"
             f" (rows without raw: {self.rows_without_raw})",
+            f"outbox: {self.messages_rows} messages, jobs {self.job_states},"
+            f" attempts {self.attempt_outcomes}",
+            *(f"  not delivered: {line}" for line in self.undelivered_jobs),
         ]
 
 
@@ -260,6 +267,41 @@ class _Senders:
             return "5xx" if exc.smtp_code >= 500 else "4xx"
         except (OSError, smtplib.SMTPException):
             return "dropped"  # refused, reset, or closed mid-transaction: a kill
+
+
+def outbox_state(outbox: Path, report: Report) -> None:
+    """What the outbox says after the run: jobs by status, and each job not delivered.
+
+    A Message-ID the receiver never saw is either late (its job still pending or claimed:
+    the settle bound was too short) or lost (no row, or a row marked delivered whose POST
+    never arrived); this tells the two apart in the report.
+    """
+    conn = sqlite3.connect(outbox)
+    try:
+        now = time.time()
+        report.messages_rows = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+        report.job_states = dict(
+            conn.execute("SELECT status, count(*) FROM jobs GROUP BY status").fetchall()
+        )
+        report.attempt_outcomes = dict(
+            conn.execute("SELECT outcome, count(*) FROM attempts GROUP BY outcome").fetchall()
+        )
+        for job_id, status, attempts, due, lease, by in conn.execute(
+            "SELECT id, status, attempts, next_attempt_at, lease_until, claimed_by"
+            " FROM jobs WHERE status != 'delivered'"
+        ):
+            last = conn.execute(
+                "SELECT outcome, status_code, detail FROM attempts WHERE job_id = ?"
+                " ORDER BY n DESC LIMIT 1",
+                (job_id,),
+            ).fetchone()
+            lease_in = f"{lease - now:+.1f}s" if lease is not None else "none"
+            report.undelivered_jobs.append(
+                f"{job_id} {status} attempts={attempts} due in {due - now:+.1f}s"
+                f" lease {lease_in} by {by} last={last}"
+            )
+    finally:
+        conn.close()
 
 
 def integrity(outbox: Path) -> str:
@@ -336,6 +378,7 @@ def run(
     report.start_seconds = statistics.median(serve.start_seconds or [0.0])
     _tally(report, receiver, senders)
     report.integrity = integrity(data_dir / "outbox.sqlite3")
+    outbox_state(data_dir / "outbox.sqlite3", report)
     asyncio.run(_sweep_leftovers(data_dir, report))
     report.runtime_seconds = time.monotonic() - started
     return report
