@@ -27,7 +27,7 @@ import asyncio
 import builtins
 import functools
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,7 +59,11 @@ _NOT_FOUND = frozenset({"NoSuchKey", "404", "NotFound"})
 _NO_LIFECYCLE = frozenset({"NoSuchLifecycleConfiguration", "NoSuchLifecycle"})
 # Answers of services that keep no versions (ListObjectVersions not offered).
 _NO_VERSIONS = frozenset({"NotImplemented", "MethodNotAllowed", "501", "405"})
-# Rule elements inbound never writes; one of them on an inbound rule means it was edited.
+# Days a non-current version (what an expiry leaves in a versioned bucket) is kept: the
+# least S3 allows (NoncurrentDays >= 1), so expired mail is gone a day later at most.
+NONCURRENT_DAYS = 1
+# Rule elements inbound never writes (NoncurrentVersionExpiration: except in a versioned
+# bucket); one of them on an inbound rule means it was edited.
 _FOREIGN_ACTIONS = (
     "Transitions",
     "NoncurrentVersionTransitions",
@@ -246,8 +250,28 @@ class S3Store:
                 raise
             return current
 
+        def versioning(client: Any) -> bool | None:
+            try:
+                state = client.get_bucket_versioning(Bucket=bucket).get("Status")
+            except ClientError as exc:
+                code = _error_code(exc)
+                if code in _NO_VERSIONS:
+                    return False  # a service that keeps no versions (R2, some gateways)
+                if code in ("AccessDenied", "403"):
+                    return None  # a key without s3:GetBucketVersioning: say so, go on
+                raise
+            return state in ("Enabled", "Suspended")  # suspended still holds old versions
+
         current = await self._run("get lifecycle", read)
-        merged, lines, changed = merge_lifecycle(current.get("Rules", []), rules)
+        versioned = await self._run("get versioning", versioning)
+        merged, lines, changed = merge_lifecycle(
+            current.get("Rules", []), rules, versioned=bool(versioned)
+        )
+        if versioned is None:
+            lines.append(
+                "could not read the bucket's versioning (s3:GetBucketVersioning denied):"
+                " the rules expire current versions only"
+            )
         if not changed:
             return lines
         params: dict[str, Any] = {"Bucket": bucket, "LifecycleConfiguration": {"Rules": merged}}
@@ -323,9 +347,13 @@ def _list_page(params: dict[str, Any], client: Any) -> dict[str, Any]:
 
 
 def merge_lifecycle(
-    existing: list[Mapping[str, Any]], rules: list[LifecycleRule]
+    existing: Sequence[Mapping[str, Any]], rules: list[LifecycleRule], *, versioned: bool = False
 ) -> tuple[list[dict[str, Any]], list[str], bool]:
     """Merge ``rules`` into a bucket's lifecycle rules, as S3 returns them.
+
+    In a ``versioned`` bucket an expiry only adds a delete marker and the mail itself
+    stays as a non-current version; there each inbound rule also expires non-current
+    versions after ``NONCURRENT_DAYS``, so the retention promise holds (a day late at most).
 
     Rules inbound did not create (ID not starting with LIFECYCLE_ID_PREFIX) pass through
     untouched and in place; so do inbound rules not in ``rules`` (another prefix's, or an
@@ -355,31 +383,38 @@ def merge_lifecycle(
             changed = True  # a duplicate ID (S3 refuses them): keep one
             continue
         seen.add(rule_id)
-        if _matches(old, rule):
+        if _matches(old, rule, versioned=versioned):
             merged.append(dict(old))
-            lines.append(f"unchanged {_describe(rule)}")
+            lines.append(f"unchanged {_describe(rule, versioned=versioned)}")
         else:
-            merged.append(_to_s3(rule))
-            lines.append(f"updated {_describe(rule)} (was: {_describe_s3(old)})")
+            merged.append(_to_s3(rule, versioned=versioned))
+            lines.append(
+                f"updated {_describe(rule, versioned=versioned)} (was: {_describe_s3(old)})"
+            )
             changed = True
     for new in rules:
         if new.id not in seen:
-            merged.append(_to_s3(new))
-            lines.append(f"added {_describe(new)}")
+            merged.append(_to_s3(new, versioned=versioned))
+            lines.append(f"added {_describe(new, versioned=versioned)}")
             changed = True
     if foreign:
         lines.append(f"kept {foreign} rule(s) inbound did not create")
     return merged, lines, changed
 
 
-def _to_s3(rule: LifecycleRule) -> dict[str, Any]:
-    # Filter + Expiration Days only: the subset AWS, MinIO, Ceph RGW, R2 and Wasabi share.
-    return {
+def _to_s3(rule: LifecycleRule, *, versioned: bool = False) -> dict[str, Any]:
+    # Filter + Expiration Days: the subset AWS, MinIO, Ceph RGW, R2 and Wasabi share; the
+    # non-current expiry only where the bucket keeps versions (services without versioning,
+    # such as R2, never see it).
+    s3_rule: dict[str, Any] = {
         "ID": rule.id,
         "Filter": {"Prefix": rule.prefix},
         "Status": "Enabled",
         "Expiration": {"Days": rule.days},
     }
+    if versioned:
+        s3_rule["NoncurrentVersionExpiration"] = {"NoncurrentDays": NONCURRENT_DAYS}
+    return s3_rule
 
 
 def _rule_prefix(rule: Mapping[str, Any]) -> str | None:
@@ -392,20 +427,29 @@ def _rule_prefix(rule: Mapping[str, Any]) -> str | None:
     return None if legacy is None else str(legacy)
 
 
-def _matches(old: Mapping[str, Any], rule: LifecycleRule) -> bool:
+def _matches(old: Mapping[str, Any], rule: LifecycleRule, *, versioned: bool = False) -> bool:
     expiration = old.get("Expiration")
+    foreign = [a for a in _FOREIGN_ACTIONS if a in old]
+    if versioned:
+        noncurrent = old.get("NoncurrentVersionExpiration")
+        if not isinstance(noncurrent, Mapping) or dict(noncurrent) != {
+            "NoncurrentDays": NONCURRENT_DAYS
+        }:
+            return False
+        foreign.remove("NoncurrentVersionExpiration")
     return (
         old.get("Status") == "Enabled"
         and _rule_prefix(old) == rule.prefix
         and isinstance(expiration, Mapping)
         and expiration.get("Days") == rule.days
         and "Date" not in expiration
-        and not any(action in old for action in _FOREIGN_ACTIONS)
+        and not foreign
     )
 
 
-def _describe(rule: LifecycleRule) -> str:
-    return f"{rule.id}: {rule.prefix} expires after {rule.days} days"
+def _describe(rule: LifecycleRule, *, versioned: bool = False) -> str:
+    also = f", older versions {NONCURRENT_DAYS} day after" if versioned else ""
+    return f"{rule.id}: {rule.prefix} expires after {rule.days} days{also}"
 
 
 def _describe_s3(old: Mapping[str, Any]) -> str:

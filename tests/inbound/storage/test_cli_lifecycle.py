@@ -86,3 +86,25 @@ def test_apply_lifecycle_prints_changes_and_is_idempotent(
     ]
     again = s3_bucket.client.get_bucket_lifecycle_configuration(Bucket=s3_bucket.name)["Rules"]
     assert again == rules
+
+
+def test_apply_lifecycle_in_a_versioned_bucket_expires_old_versions_too(
+    tmp_path: Path, s3_bucket: S3Bucket
+) -> None:
+    # An expiry in a versioned bucket only adds a delete marker: without a non-current
+    # rule the mail would stay as an old version for good (retention broken).
+    s3_bucket.client.put_bucket_versioning(
+        Bucket=s3_bucket.name, VersioningConfiguration={"Status": "Enabled"}
+    )
+    config = _config(tmp_path, s3_bucket)
+    first = _apply(config)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines()[0] == (
+        "added inbound-prod/raw: prod/raw/ expires after 3 days, older versions 1 day after"
+    )
+    rules = s3_bucket.client.get_bucket_lifecycle_configuration(Bucket=s3_bucket.name)["Rules"]
+    assert len(rules) == 3
+    assert all(r["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1} for r in rules)
+    second = _apply(config)
+    assert second.returncode == 0, second.stderr
+    assert [line.split(" ", 1)[0] for line in second.stdout.splitlines()] == ["unchanged"] * 3

@@ -135,3 +135,32 @@ def test_merge_collapses_a_duplicated_inbound_rule() -> None:
 def test_merge_refuses_rules_without_the_inbound_id_prefix() -> None:
     with pytest.raises(ValueError, match="lack"):
         merge_lifecycle([], [LifecycleRule(id="raw", prefix="raw/", days=7)])
+
+
+def test_merge_in_a_versioned_bucket_also_expires_noncurrent_versions() -> None:
+    merged, lines, changed = merge_lifecycle([], [RAW], versioned=True)
+    assert changed
+    assert merged == [
+        {
+            "ID": "inbound-raw",
+            "Filter": {"Prefix": "raw/"},
+            "Status": "Enabled",
+            "Expiration": {"Days": 7},
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+        }
+    ]
+    assert lines == ["added inbound-raw: raw/ expires after 7 days, older versions 1 day after"]
+    # Written once, it is unchanged the next time; the plain rule of an unversioned
+    # bucket is updated once versioning is turned on, and the other way round.
+    assert merge_lifecycle(merged, [RAW], versioned=True)[2] is False
+    plain, _, _ = merge_lifecycle([], [RAW])
+    assert merge_lifecycle(plain, [RAW], versioned=True)[2] is True
+    assert merge_lifecycle(merged, [RAW])[2] is True
+
+
+def test_merge_resets_an_edited_noncurrent_expiry_in_a_versioned_bucket() -> None:
+    merged, _, _ = merge_lifecycle([], [RAW], versioned=True)
+    edited = {**merged[0], "NoncurrentVersionExpiration": {"NoncurrentDays": 90}}
+    again, lines, changed = merge_lifecycle([edited], [RAW], versioned=True)
+    assert changed and again == merged
+    assert lines[0].startswith("updated inbound-raw")
