@@ -25,6 +25,7 @@ import pytest
 
 from tests.inbound.auth import mail
 from tests.support import dns as test_dns
+from tests.support import spam_daemons
 from tests.support.net import free_port
 from tests.support.service import Running, assert_valid_event, settings_for, webhook_route
 from tests.support.webhook import SECRET, Receiver
@@ -32,11 +33,21 @@ from tests.support.webhook import SECRET, Receiver
 FORGED_AR = "Authentication-Results: mx.test; spf=pass; dkim=pass; dmarc=pass\r\n"
 
 
-def _send(port: int, raw: bytes, *, ip: str, mail_from: str = "alice@reject.test") -> None:
+RCPTS = ["support@example.test", "postmark@example.test"]  # two routes, two formats
+
+
+def _send(
+    port: int,
+    raw: bytes,
+    *,
+    ip: str,
+    mail_from: str = "alice@reject.test",
+    rcpts: list[str] | None = None,
+) -> None:
     with smtplib.SMTP(
         "127.0.0.1", port, local_hostname="client.test", source_address=(ip, 0), timeout=30
     ) as s:
-        s.sendmail(mail_from, ["support@example.test"], raw)
+        s.sendmail(mail_from, rcpts or ["support@example.test"], raw)
 
 
 def _genuine(subject: str = "Please delete all my data") -> bytes:
@@ -294,3 +305,63 @@ def test_spam_verdict_in_the_event_and_null_on_timeout(
         assert spam is None
     else:
         assert spam == {"score": 9.5, "threshold": 15.0, "is_spam": True, "symbols": ["X"]}
+
+
+# ---------------------------------------------------------------- the real spam filters
+
+
+@pytest.mark.timeout(600)  # the first run may install the daemon (tests/support/apt.py)
+@pytest.mark.parametrize("engine", ["rspamd", "spamd"])
+def test_a_real_filter_scores_through_the_worker_into_both_formats(
+    tmp_path: Path, receiver: Receiver, engine: str, request: pytest.FixtureRequest
+) -> None:
+    """GTUBE is spam and an ordinary signed mail is not, as the real daemon says: in the
+    event's ``spam`` and in the Postmark format's X-Spam-Status / X-Spam-Score."""
+    daemon: spam_daemons.Daemon = request.getfixturevalue(f"real_{engine}")
+    spam_table = (
+        {"rspamd_url": f"http://{daemon.address}"}
+        if engine == "rspamd"
+        else {"spamd": daemon.address}
+    )
+    pm = webhook_route(receiver.url, format="postmark")
+    pm.update(name="postmark", recipients=["postmark@example.test"])
+    settings = settings_for(
+        tmp_path,
+        routes=[webhook_route(receiver.url), pm],
+        spam={**spam_table, "timeout_seconds": 60},
+    )
+    gtube = mail.raw(subject="Test pattern", body=spam_daemons.GTUBE + "\r\n")
+    ordinary = _genuine("Lunch on Thursday?")
+    running = Running(settings)
+    try:
+        for raw in (gtube, ordinary):
+            _send(running.port, raw, ip=test_dns.GOOD_IP, rcpts=RCPTS)
+        assert running.deliver() == 4
+    finally:
+        running.stop()
+    inbound_events = {
+        d.event["data"]["subject"]: d.event["data"]
+        for d in receiver.deliveries
+        if d.event is not None and "data" in d.event
+    }
+    postmark_bodies = {
+        d.event["Subject"]: {h["Name"]: h["Value"] for h in d.event["Headers"]}
+        for d in receiver.deliveries
+        if d.event is not None and "Subject" in d.event
+    }
+    assert len(inbound_events) == len(postmark_bodies) == 2, daemon.log_tail()
+    for d in receiver.deliveries:
+        assert d.error is None, d.error  # both formats are signed
+        if d.event is not None and "data" in d.event:
+            assert_valid_event(d.event)
+    spam_event, ham_event = inbound_events["Test pattern"], inbound_events["Lunch on Thursday?"]
+    assert spam_event["spam"] is not None and ham_event["spam"] is not None, daemon.log_tail()
+    assert spam_event["spam"]["is_spam"] is True and "GTUBE" in spam_event["spam"]["symbols"]
+    assert spam_event["spam"]["score"] >= spam_event["spam"]["threshold"]
+    assert ham_event["spam"]["is_spam"] is False
+    assert ham_event["spam"]["score"] < ham_event["spam"]["threshold"]
+    spam_pm, ham_pm = postmark_bodies["Test pattern"], postmark_bodies["Lunch on Thursday?"]
+    assert spam_pm["X-Spam-Status"] == "Yes" and ham_pm["X-Spam-Status"] == "No"
+    assert float(spam_pm["X-Spam-Score"]) == round(spam_event["spam"]["score"], 1)
+    assert float(ham_pm["X-Spam-Score"]) == round(ham_event["spam"]["score"], 1)
+    assert "GTUBE" in spam_pm["X-Spam-Tests"].split(",")
