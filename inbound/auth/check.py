@@ -133,19 +133,23 @@ class Authenticator:
 
     def verdicts(self, raw: bytes, envelope: Envelope) -> Authentication:
         """All four checks, synchronously (in a pool thread; also what the bench times)."""
-        headers = _headers(raw)
+        # The header block is split once; the body is read only by a check that needs it
+        # (a DKIM or ARC signature's body hash), not by every parser in turn.
+        head = dkim.header_block(raw)
+        headers = _headers(head)
+        names = dkim.header_names(head)
         spf_v = spf.check(
             self.resolver, ip=envelope.remote_ip, mail_from=envelope.mail_from, helo=envelope.helo
         )
-        dkim_v = dkim.verify_signatures(self.resolver, raw)
-        arc_v = dkim.verify_arc(self.resolver, raw)
+        dkim_v = dkim.verify_signatures(self.resolver, raw, names)
+        arc_v = dkim.verify_arc(self.resolver, raw, names)
         dmarc_v = dmarc.evaluate(
             self.resolver, from_domains=_from_domains(headers), spf=spf_v, dkim=dkim_v
         )
         return self._authentication(headers, spf_v, dkim_v, dmarc_v, arc_v)
 
     def timed_out(self, raw: bytes, envelope: Envelope) -> Authentication:
-        headers = _headers(raw)
+        headers = _headers(dkim.header_block(raw))
         domains = _from_domains(headers)
         temp = Result.TEMPERROR
         return self._authentication(
@@ -199,9 +203,9 @@ def _spam_checker(settings: AuthSettings) -> SpamChecker | None:
     return None
 
 
-def _headers(raw: bytes) -> list[tuple[str, str]]:
-    """The top-level header fields, unfolded, as text (only what the checks read)."""
-    message = BytesHeaderParser(policy=email_policy.compat32).parsebytes(raw)
+def _headers(head: bytes) -> list[tuple[str, str]]:
+    """The top-level header fields of ``head`` (``dkim.header_block``), unfolded, as text."""
+    message = BytesHeaderParser(policy=email_policy.compat32).parsebytes(head)
     return [(k, " ".join(str(v).split())) for k, v in message.items()]
 
 

@@ -54,8 +54,43 @@ class _Keys:
         return b"".join(records[0])
 
 
-def verify_signatures(resolver: Resolver, raw: bytes) -> tuple[Dkim, ...]:
-    """One verdict per DKIM-Signature header, in header order (empty: none present)."""
+# The first empty line as dkimpy splits lines (``\r?\n``): where its header block ends.
+_END_OF_HEADERS = re.compile(rb"\n\r?\n")
+ARC_HEADERS = frozenset(dkimpy.ARC.ARC_HEADERS)  # arc-seal, arc-message-signature, ...
+NOT_ARC_SIGNED = "Message is not ARC signed"  # dkimpy's reason for CV_None, word for word
+
+
+def header_block(raw: bytes) -> bytes:
+    """The header fields of ``raw`` and the empty line after them: all that dkimpy, or
+    the email package, reads as headers (both stop at that line; the email package may
+    stop earlier, at a lone CR, never later)."""
+    if raw.startswith((b"\n", b"\r\n")):
+        return b""
+    end = _END_OF_HEADERS.search(raw)
+    return raw if end is None else raw[: end.end()]
+
+
+def header_names(head: bytes) -> frozenset[bytes] | None:
+    """Lower-cased names of the fields dkimpy finds in ``head`` (``header_block``'s), or
+    None when dkimpy cannot split them (then the checks run on the whole message and
+    report what dkimpy says about it)."""
+    try:
+        headers, _body = dkimpy.rfc822_parse(head)
+    except Exception:
+        return None
+    return frozenset(bytes(name).lower() for name, _value in headers)
+
+
+def verify_signatures(
+    resolver: Resolver, raw: bytes, names: frozenset[bytes] | None = None
+) -> tuple[Dkim, ...]:
+    """One verdict per DKIM-Signature header, in header order (empty: none present).
+
+    ``names`` (``header_names`` of the message) lets an unsigned message skip dkimpy's
+    parse of the whole message: with no DKIM-Signature field the answer is empty anyway.
+    """
+    if names is not None and b"dkim-signature" not in names:
+        return ()
     try:
         signer = dkimpy.DKIM(raw, logger=_quiet, minkey=MIN_KEY_BITS)
     except Exception:  # a message dkimpy cannot even split into headers has no signature
@@ -95,8 +130,14 @@ def verify_signatures(resolver: Resolver, raw: bytes) -> tuple[Dkim, ...]:
     return tuple(out)
 
 
-def verify_arc(resolver: Resolver, raw: bytes) -> Arc:
-    """The chain validation status of RFC 8617 §5.2 (none when the mail has no ARC set)."""
+def verify_arc(resolver: Resolver, raw: bytes, names: frozenset[bytes] | None = None) -> Arc:
+    """The chain validation status of RFC 8617 §5.2 (none when the mail has no ARC set).
+
+    ``names`` as for ``verify_signatures``: without any ARC field dkimpy's answer is
+    ``none``, "Message is not ARC signed", so it is given without parsing the message.
+    """
+    if names is not None and not names & ARC_HEADERS:
+        return Arc(result=Result.NONE, reason=NOT_ARC_SIGNED)
     try:
         chain = dkimpy.ARC(raw, logger=_quiet, minkey=MIN_KEY_BITS)
         status, _sets, reason = chain.verify(dnsfunc=_Keys(resolver))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inbound.auth import dkim
+from inbound.auth import check, dkim
 from inbound.auth.model import Result
 from inbound.auth.resolver import Resolver, ResolverSettings
 from tests.inbound.auth import mail
@@ -88,3 +88,49 @@ def test_altered_after_the_seal_fails_arc(resolver: Resolver) -> None:
 
 def test_no_arc_headers_is_none(resolver: Resolver) -> None:
     assert dkim.verify_arc(resolver, mail.raw()).result is Result.NONE
+
+
+def _shapes() -> dict[str, bytes]:
+    """Messages whose header block ends in every way dkimpy and the email package know."""
+    signed = mail.sign(mail.raw(), "reject.test")
+    forwarded = mail.arc_forward(signed)
+    return {
+        "signed": signed,
+        "unsigned": mail.raw(),
+        "arc": forwarded,
+        "arc, LF only": forwarded.replace(b"\r\n", b"\n"),
+        "signed, LF only": signed.replace(b"\r\n", b"\n"),
+        "no body": signed.split(b"\r\n\r\n")[0] + b"\r\n",
+        "no headers": b"\r\nDKIM-Signature: v=1; d=reject.test\r\n",
+        "lone CR in a header": b"Subject: a\rb\r\n" + signed,
+        "signature after a bad line": b"Subject: x\r\nnot a header\r\n" + signed,
+        "signature in the body": mail.raw(body=signed.decode()),
+        "seal only": b"ARC-Seal: i=1; a=rsa-sha256; cv=none; d=list.test; s=arc; b=x\r\n"
+        + mail.raw(),
+        "empty": b"",
+    }
+
+
+def test_reading_only_the_header_block_changes_no_verdict(resolver: Resolver) -> None:
+    """``names`` (the header block split once) skips dkimpy's parse of an unsigned
+    message: every verdict must be the one dkimpy gives on the whole message."""
+    for name, raw in _shapes().items():
+        names = dkim.header_names(dkim.header_block(raw))
+        assert dkim.verify_signatures(resolver, raw, names) == dkim.verify_signatures(
+            resolver, raw
+        ), name
+        assert dkim.verify_arc(resolver, raw, names) == dkim.verify_arc(resolver, raw), name
+        # The From domains and Authentication-Results come from the same block.
+        assert check._headers(dkim.header_block(raw)) == check._headers(raw), name
+
+
+def test_the_header_block_ends_at_the_first_empty_line() -> None:
+    assert dkim.header_block(b"A: 1\r\nB: 2\r\n\r\nbody\r\n\r\n") == b"A: 1\r\nB: 2\r\n\r\n"
+    assert dkim.header_block(b"A: 1\nB: 2\n\nbody") == b"A: 1\nB: 2\n\n"
+    assert dkim.header_block(b"A: 1\r\n\r\n") == b"A: 1\r\n\r\n"
+    assert dkim.header_block(b"A: 1\r\nB: 2") == b"A: 1\r\nB: 2"  # no body: all of it
+    assert dkim.header_block(b"\r\nA: 1\r\n") == b""
+    assert dkim.header_names(b"A: 1\r\nDKIM-Signature: x\r\n\r\n") == frozenset(
+        {b"a", b"dkim-signature"}
+    )
+    assert dkim.header_names(b"A: 1\r\nnot a header\r\n\r\n") is None
