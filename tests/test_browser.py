@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from inbound.clock import FakeClock
 from inbound.outbox.model import JobStatus
+from tests.support import apt
 from tests.support.service import Running, message, settings_for, webhook_route
 from tests.support.webhook import Receiver
 
@@ -40,20 +40,9 @@ TOKEN = "browser-test-token-0123456789"
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "admin.png"
 
 
-def _ensure_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    apt = shutil.which("apt-get")
-    assert apt is not None and os.geteuid() == 0, "needs /usr/bin/chromium (apt-get as root)"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run([apt, "update", "-q"], check=True, env=env, timeout=600)
-    subprocess.run([apt, "install", "-y", "-q", "chromium"], check=True, env=env, timeout=900)
-    assert CHROMIUM.exists()
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    _ensure_chromium()
+    apt.ensure(str(CHROMIUM), ["chromium"], recommends=True)  # when missing (support/apt.py)
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
         yield b

@@ -2,12 +2,12 @@
 
 The suite installs what it needs itself (never a skip): ``ensure(binary, packages)``
 returns at once when ``binary`` exists, and otherwise runs ``apt-get update`` and
-``apt-get install --no-install-recommends`` as root (CI runs as root with Debian
-reachable), as ``tests/test_browser.py`` does for chromium. Two suites on one machine
-(several worktrees) take turns through a lock file, and apt's own lock is waited for
-(``DPkg::Lock::Timeout``) rather than failed on, so an install by someone else on the
-machine delays the test instead of breaking it. Services the packages would start are not
-started (no init system here, and the tests run the daemons themselves).
+``apt-get install`` (without Recommends unless asked) as root (CI runs as root with Debian
+reachable): chromium for tests/test_browser.py, rspamd and spamd for the auth tests.
+Two suites on one machine (several worktrees) take turns through a lock file, and apt's
+own lock is waited for (``DPkg::Lock::Timeout``) rather than failed on, so an install by
+someone else on the machine delays the test instead of breaking it. The tests never use
+a service a package sets up: they run the daemons themselves (support/spam_daemons.py).
 
 ``ensure`` returns the seconds it spent installing (0.0 when nothing was missing), which
 the tests print so the cost of a first run is visible.
@@ -28,8 +28,10 @@ WAIT_FOR_APT_SECONDS = 600
 APT_OPTIONS = ["-q", "-o", f"DPkg::Lock::Timeout={WAIT_FOR_APT_SECONDS}"]
 
 
-def ensure(binary: str, packages: list[str]) -> float:
-    """``binary`` (an absolute path) exists afterwards; AssertionError says why not."""
+def ensure(binary: str, packages: list[str], *, recommends: bool = False) -> float:
+    """``binary`` (an absolute path) exists afterwards; AssertionError says why not.
+
+    ``recommends``: install the packages' Recommends too (chromium's fonts, say)."""
     if Path(binary).exists():
         return 0.0
     apt = shutil.which("apt-get")
