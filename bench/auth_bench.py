@@ -111,7 +111,8 @@ def pipeline(server: test_dns.DnsServer, messages: int, runs: int) -> None:
         ratios.append(pair["checks on (warm)"] / pair["checks off"])
         print(
             f"  run {n + 1}: off {pair['checks off']:7.1f}  on {pair['checks on (warm)']:7.1f}"
-            f" msg/s  ({ratios[-1] * 100:5.1f} %)  load {os.getloadavg()[0]:.1f}",
+            f" msg/s  ({ratios[-1] * 100:5.1f} %)   CPU off {cpus['checks off'][-1]:5.2f}"
+            f"  on {cpus['checks on (warm)'][-1]:5.2f} ms/msg   load {os.getloadavg()[0]:.1f}",
             flush=True,
         )
     base = statistics.median(rates["checks off"])

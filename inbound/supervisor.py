@@ -120,14 +120,17 @@ def run(settings: Settings, role: Role, environ: MutableMapping[str, str]) -> in
 
 
 def warm_up() -> None:
-    """Compile the classifier's lexicons and language models now, once, before serving.
+    """Compile the classifier's lexicons and language models now, once, before serving,
+    and load the public suffix list the DMARC check reads.
 
     Done before the first message (and, under the supervisor, before the workers fork,
     so they share the compiled tables) instead of by concurrent parse threads.
     """
+    from inbound.auth import dmarc
     from parsers.classify import warm_up as build_tables
 
     build_tables()
+    dmarc.warm_up()
 
 
 def prepare(settings: Settings) -> None:

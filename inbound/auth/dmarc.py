@@ -16,7 +16,7 @@ message names several From domains (§6.6.1).
 
 from __future__ import annotations
 
-import functools
+import threading
 from dataclasses import dataclass
 
 from publicsuffixlist import PublicSuffixList
@@ -27,10 +27,25 @@ from inbound.auth.resolver import LookupFailed, Resolver
 POLICIES = ("none", "quarantine", "reject")
 
 
-@functools.cache
+_PSL: list[PublicSuffixList] = []
+_PSL_LOCK = threading.Lock()
+
+
 def _suffix_list() -> PublicSuffixList:
-    """Parsed once per process (~0.1 s), on first use; read-only afterwards."""
-    return PublicSuffixList()
+    """Parsed once per process (~0.1 s of CPU), read-only afterwards. Under a lock: the
+    worker's auth threads that miss at once would each parse it (``functools.cache``
+    does not stop that), seconds of CPU under load. ``warm_up`` does it before serving."""
+    if _PSL:
+        return _PSL[0]
+    with _PSL_LOCK:
+        if not _PSL:
+            _PSL.append(PublicSuffixList())
+        return _PSL[0]
+
+
+def warm_up() -> None:
+    """Load the public suffix list now (``inbound serve`` does, before the workers fork)."""
+    _suffix_list()
 
 
 def organisational_domain(domain: str) -> str:

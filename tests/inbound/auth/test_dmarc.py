@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
+from publicsuffixlist import PublicSuffixList
 
 from inbound.auth import dmarc
 from inbound.auth.model import Dkim, Result, Spf
@@ -126,3 +131,28 @@ def test_parse_record(text: str, expected: dmarc.Record | None) -> None:
 )
 def test_organisational_domain(domain: str, org: str) -> None:
     assert dmarc.organisational_domain(domain) == org
+
+
+def test_the_suffix_list_is_built_once_by_threads_that_miss_together(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: list[int] = []
+    gate = threading.Barrier(8)
+
+    class Counting(PublicSuffixList):
+        def __init__(self) -> None:
+            built.append(1)
+            time.sleep(0.05)  # a slow build: the others arrive while it runs
+            super().__init__()
+
+    monkeypatch.setattr(dmarc, "PublicSuffixList", Counting)
+    monkeypatch.setattr(dmarc, "_PSL", [])
+
+    def first_use() -> str:
+        gate.wait()
+        return dmarc.organisational_domain("a.b.example.co.uk")
+
+    with ThreadPoolExecutor(8) as pool:
+        found = list(pool.map(lambda _: first_use(), range(8)))
+    assert found == ["example.co.uk"] * 8
+    assert built == [1]
