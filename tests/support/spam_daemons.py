@@ -21,6 +21,7 @@ spamd's ``PING``), never with a bare connect, until a deadline.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import pwd
@@ -100,6 +101,7 @@ class Daemon:
                 cwd=self.dir,
                 start_new_session=True,  # its children go with it on stop()
             )
+        atexit.register(self.stop)  # also when the session ends without its teardown
         deadline = started + START_SECONDS
         while not self._ready():
             failure = None
