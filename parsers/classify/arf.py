@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 
 from parsers.classify.bounce_report import address_of
-from parsers.classify.bounce_ses import read_notification
+from parsers.classify.bounce_ses import from_aws, read_notification
 from parsers.model import Classification, Complaint, Evidence, Kind, ParsedMessage
 
 _FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9\-]*)\s*:\s*(.*)$")
@@ -37,6 +37,9 @@ _ORIGINAL_TYPES = ("message/rfc822", "text/rfc822-headers", "message/rfc822-head
 # to here: a hostile part costs a bounded time.
 _MAX_FIELDS_TEXT = 64 * 1024
 _REQUIRED_FIELDS = frozenset({"feedback-type", "user-agent", "version"})  # RFC 5965 §3.1
+# The feedback type is a token (RFC 5965 §3.1): "abuse", "not-spam", "auth-failure"; what
+# follows it (a comment, a stray ";") is not part of it.
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]*")
 
 
 def detect(parsed: ParsedMessage) -> Classification | None:
@@ -52,7 +55,7 @@ def _fields(text: str) -> dict[str, str]:
         if line[:1] in (" ", "\t") and last is not None:
             fields[last] += " " + line.strip()
             continue
-        match = _FIELD.match(line)
+        match = _FIELD.match(line.strip() if last is None else line)
         if match is None:
             last = None
             continue
@@ -95,7 +98,7 @@ def _arf(parsed: ParsedMessage) -> Classification | None:
         # §3.1 requires (Feedback-Type, User-Agent, Version) must be there.
         for part in parsed.parts:
             head = (part.text or "")[:_MAX_FIELDS_TEXT]
-            if re.search(r"^Feedback-Type:", head, re.M | re.I):
+            if re.search(r"^\s*Feedback-Type:", head, re.M | re.I):
                 found = _fields(head)
                 if report_type == "feedback-report" or found.keys() >= _REQUIRED_FIELDS:
                     fields, where = found, f"part:{part.content_type}"
@@ -103,7 +106,8 @@ def _arf(parsed: ParsedMessage) -> Classification | None:
         if not fields and report_type != "feedback-report":
             return None
     original = _original(parsed)
-    feedback_type = (fields.get("feedback-type") or "abuse").split()[0].lower()
+    token = _TOKEN.match(fields.get("feedback-type") or "")
+    feedback_type = token[0].lower() if token else "abuse"
     recipient = address_of(fields.get("original-rcpt-to")) or address_of(
         fields.get("removal-recipient")
     )
@@ -132,7 +136,7 @@ def _arf(parsed: ParsedMessage) -> Classification | None:
 def _ses(parsed: ParsedMessage) -> Classification | None:
     """Amazon SES complaint notifications (JSON, relayed by SNS to an e-mail subscription)."""
     text = parsed.text or ""
-    if not text.lstrip().startswith("{"):
+    if not text.lstrip().startswith("{") and not from_aws(parsed):
         return None
     notification = read_notification(text)
     if notification is None or notification.kind != "Complaint":

@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from parsers.model import ParsedMessage
+
 _START = re.compile(r"\{\s*\"(notificationType|Type|eventType)\"")
 _KINDS = frozenset({"Bounce", "Complaint", "Delivery"})
 # A notification is the body itself (or follows a line of SNS text): only the first few
@@ -48,6 +50,16 @@ class SesNotification:
     reporting_mta: str | None = None
     source_ip: str | None = None
     message_id: str | None = None
+
+
+# The senders of SES notifications: SNS's e-mail subscriptions and SES itself.
+_AWS_SENDER = re.compile(r"@(\S+\.)?(amazonaws\.com|amazonses\.com)$", re.IGNORECASE)
+
+
+def from_aws(parsed: ParsedMessage) -> bool:
+    """The message comes from SNS or SES, whose notification may follow a line of text."""
+    address = parsed.from_.address if parsed.from_ is not None else None
+    return bool(address and _AWS_SENDER.search(address))
 
 
 def _decode(text: str) -> dict[str, Any] | None:

@@ -23,7 +23,7 @@ from parsers.model import ParsedMessage
 # Local parts and display names bounce notices come from (RFC 5321 §4.5.1 postmaster;
 # MAILER-DAEMON by long convention; the providers' own names).
 _SENDER = re.compile(
-    r"mailer[-_ .]?daemon|^postmaster$|^post[-_]?master@|poostmaster|mail[-_ .]?delivery[-_ .]?"
+    r"mailer[-_ .]?daemon|^postmaster$|^post[-_]?master@|mail[-_ .]?delivery[-_ .]?"
     r"(system|subsystem|service)|mail[-_. ]?administrator|^mdaemon|^bounce[sd]?@"
     r"|^no-?reply@.*(amazonses|amazonaws)|^sysadmin@|-admin@|^root@",
     re.IGNORECASE,
@@ -113,6 +113,26 @@ _REPORTING_MTA = (
     re.compile(r"this is the dragonfly mail agent [\w.]+ at\s+([\w.\-]+)", re.IGNORECASE),
     re.compile(r"generating server:\s*([\w.\-]+)", re.IGNORECASE),
     re.compile(r"reporting-mta:\s*(?:dns;\s*)?([\w.\-]+)", re.IGNORECASE),
+)
+
+
+# OpenSMTPD's report ("Hi! This is the MAILER-DAEMON, please DO NOT REPLY to this email.")
+# lists each recipient as "addr: <error>" under its intro, in the error and the delay
+# report alike; its delivery-status part only restates that line as a generic code.
+_OPENSMTPD_INTRO = re.compile(
+    r"this is the mailer-daemon, please do not reply to this e-?mail", re.IGNORECASE
+)
+# Exim's words for giving up after retrying, in its indented address block ("  a@b" then
+# "    retry timeout exceeded", "    all hosts for 'x' have been failing for a long time
+# (and retry time not reached)", a frozen message): a temporary failure that ran out of
+# time, not a permanent refusal; its class is 4 unless the mail states a code.
+_EXIM_INTRO = re.compile(
+    r"this message was created automatically by mail delivery software", re.IGNORECASE
+)
+_EXIM_RETRY = re.compile(
+    r"^[ \t]{2,}(\S[^\n]*?)?(retry time(out)? (exceeded|not reached)"
+    r"|been failing for a long time|(has been|was) frozen)",
+    re.IGNORECASE | re.MULTILINE,
 )
 
 
@@ -367,3 +387,22 @@ def segments(report: str, recipients: list[tuple[str, int]]) -> dict[str, str]:
         end = starts[index + 1][0] if index + 1 < len(starts) else len(report)
         out[address] = report[start:end] if end > start else report[start:]
     return out
+
+
+def opensmtpd_error(report: str, recipient: str | None) -> str | None:
+    """OpenSMTPD's error for ``recipient`` (the text after "addr:" on its line), or None.
+
+    None when the report is not OpenSMTPD's or does not list the recipient so.
+    """
+    if not recipient or _OPENSMTPD_INTRO.search(report) is None:
+        return None
+    for line in report.split("\n"):
+        head, sep, tail = line.strip().partition(": ")
+        if sep and head.strip("<>").lower() == recipient:
+            return tail.strip() or None
+    return None
+
+
+def exim_gave_up_retrying(report: str, segment: str) -> bool:
+    """Exim's report saying it gave up retrying ``segment``'s address (see ``_EXIM_RETRY``)."""
+    return _EXIM_INTRO.search(report) is not None and _EXIM_RETRY.search(segment) is not None

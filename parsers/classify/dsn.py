@@ -9,7 +9,9 @@ the original Message-ID, with the evidence each rests on.
 Two paths, one result. A ``message/delivery-status`` part (RFC 3464 §2) is read field by
 field (``bounce_report``); its ``Action`` decides: ``failed`` is a bounce, ``delayed`` a
 soft bounce flagged ``delayed``, and a report whose every recipient was ``delivered``,
-``relayed`` or ``expanded`` is no bounce at all (RFC 3464 §2.3.3). Without such a part,
+``relayed`` or ``expanded`` is no bounce at all (RFC 3464 §2.3.3); OpenSMTPD's reports are
+read from their "addr: error" line instead, whose own verdicts (no MX, envelope expired)
+are failures even in its delay report, as sisimai reads them. Without such a part,
 ``bounce_text`` recognises the notice by its sender, subject and words, and finds the
 recipients and their explanations in the text before the returned original.
 
@@ -60,7 +62,7 @@ def detect(parsed: ParsedMessage) -> Classification | None:
     report, original_text = bounce_text.split_original(text)
     report = report[:_MAX_REPORT]
     original = bounce_text.original_headers(parsed, original_text)
-    if text.lstrip().startswith("{"):
+    if text.lstrip().startswith("{") or bounce_ses.from_aws(parsed):
         notification = bounce_ses.read_notification(text)
         if notification is not None:
             return _from_ses(notification) if notification.kind == "Bounce" else None
@@ -122,11 +124,17 @@ def _from_delivery_status(
             status = in_report
             from_prose = True
     reply = find_reply_code(diagnostic) if diagnostic else None
-    klass = _klass(status, reply, delayed, report)
     # Without a Diagnostic-Code, a code taken from the prose comes with the server's
     # words beside the recipient (OpenSMTPD "a@b: 550 5.7.1 … spam content"): those
     # words are the diagnostic, read before the code's own meaning.
     explained = diagnostic or _explanation(report, recipients[0] if recipients else None) or ""
+    opensmtpd = bounce_text.opensmtpd_error(report, recipients[0] if recipients else None)
+    if opensmtpd is not None and not diagnostic:
+        # OpenSMTPD's delivery-status part restates its text line with a generic code
+        # ("Status: 4.0.0" under "a@b: No MX found for domain"): the line is the report.
+        status, reply, delayed = _opensmtpd_verdict(opensmtpd, delayed)
+        explained, from_prose = opensmtpd, True
+    klass = _klass(status, reply, delayed, report)
     words = explained if from_prose else diagnostic
     reason, because = decide_reason(words, status, report)
     reason, because = _about_sender(reason, because, words, original, recipients)
@@ -174,7 +182,12 @@ def _from_text(
     delayed = _is_delay(parsed.subject, report)
     status = _first_status(segment) or _first_status(report)
     reply = find_reply_code(segment) or find_reply_code(report)
+    opensmtpd = bounce_text.opensmtpd_error(report, recipients[0] if recipients else None)
+    if opensmtpd is not None:
+        status, reply, delayed = _opensmtpd_verdict(opensmtpd, delayed)
     klass = _klass(status, reply, delayed, report)
+    if status is None and reply is None and bounce_text.exim_gave_up_retrying(report, segment):
+        klass = 4  # Exim ran out of retries on a temporary failure (no code stated)
     reason, because = decide_reason(segment, status, report)
     reason, because = _about_sender(reason, because, segment, original, recipients)
     evidence = []
@@ -348,6 +361,21 @@ def _succeeded(record: RecipientReport) -> bool:
         return record.action in _SUCCESS_ACTIONS
     status = _parse_status(record.status)
     return status is not None and status.klass == 2
+
+
+def _opensmtpd_verdict(line: str, delayed: bool) -> tuple[Status | None, int | None, bool]:
+    """Status, reply code and delay of OpenSMTPD's line for a recipient.
+
+    A line with the remote server's reply ("421 4.7.0 Try again later") keeps its code and
+    the report's delay; a line of OpenSMTPD's own ("No MX found for domain", "Envelope
+    expired") states no code, and is read as the failure it names even in a delay report
+    (sisimai reads it so), its class 5.
+    """
+    status = _first_status(line)
+    reply = find_reply_code(line)
+    if status is None and reply is None:
+        return None, None, False
+    return status, reply, delayed
 
 
 def _first_status(text: str) -> Status | None:
