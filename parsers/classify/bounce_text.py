@@ -40,7 +40,11 @@ _SUBJECT = re.compile(
     r"|[ée]chec de (la )?distribution|недоставленн"
     r"|no entregado|imposible entregar|non recapitat|niet bezorgd|onbestelbaar"
     r"|не доставлено|недоставлено|配信できません|送信できません|エラー|未送達|退信|无法投递"
-    r"|are not member|mail failed|returning to sender|warning: message .* delayed|delayed mail",
+    r"|are not member|mail failed|returning to sender|warning: message .* delayed|delayed mail"
+    # Exchange / Outlook's localised "Undeliverable:" (es, pt, sv, da/no, pl, cs, ja, ko)
+    # and a bare "Delivery Status" (McAfee gateways).
+    r"|no se puede entregar|não é possível entregar|kan inte levereras|kan ikke leveres"
+    r"|niedostarczalne|nedoručitelné|配信不能|배달 못 함|^\s*delivery status\s*$",
     re.IGNORECASE,
 )
 

@@ -186,3 +186,20 @@ def test_indented_feedback_report_fields_are_read() -> None:
     verdict = classify(parse(_arf(fields).encode(), NOW))
     assert verdict.complaint is not None
     assert verdict.complaint.feedback_type == "not-spam"
+
+
+def test_localised_exchange_subject_without_a_report_part_is_a_bounce() -> None:
+    raw = (
+        "From: Microsoft Outlook <correo@empresa.example.es>\nTo: news@shop.example\n"
+        "Subject: No se puede entregar: Your December offers\nMIME-Version: 1.0\n"
+        "Content-Type: text/plain; charset=utf-8\n\n"
+        "No se pudo entregar el mensaje a los siguientes destinatarios:\n\n"
+        "      eva@empresa.example.es\n"
+        "            <mx.empresa.example.es #5.1.1 smtp;550 5.1.1 RESOLVER.ADR.RecipNotFound>\n"
+    )
+    bounce = _bounce(raw)
+    assert (bounce.type, bounce.status, bounce.recipients) == (
+        "hard",
+        "5.1.1",
+        ("eva@empresa.example.es",),
+    )
