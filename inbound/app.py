@@ -55,8 +55,12 @@ def open_store(settings: Settings) -> RawStore:
     return LocalStore(settings.data_dir)
 
 
-def open_outbox(settings: Settings) -> Outbox:
-    """PostgreSQL when ``outbox.url`` is set, else the SQLite file (the embedded default)."""
+def open_outbox(settings: Settings, *, worker_only: bool = False) -> Outbox:
+    """PostgreSQL when ``outbox.url`` is set, else the SQLite file (the embedded default).
+
+    ``worker_only``: a delivery-only process; its SQLite writes wait a few milliseconds
+    to share one commit (and one WAL fsync), leaving the write lock to the acceptors.
+    """
     if settings.outbox.url is not None:
         # Imported here: psycopg loads only when the shared outbox is chosen.
         from inbound.outbox.postgres import PostgresOutbox
@@ -68,7 +72,13 @@ def open_outbox(settings: Settings) -> Outbox:
         )
     from inbound.outbox.sqlite import SqliteOutbox
 
-    return SqliteOutbox(settings.outbox_file)
+    return SqliteOutbox(
+        settings.outbox_file, commit_delay=WORKER_COMMIT_DELAY if worker_only else 0.0
+    )
+
+
+# How long a delivery-only process's outbox writes wait to share a commit (issue 12).
+WORKER_COMMIT_DELAY = 0.02
 
 
 def install_secret(settings: Settings) -> bytes:
@@ -137,7 +147,7 @@ class Service:
         self.wake = wake
         self.clock: Clock = clock or SystemClock()
         self.store = open_store(settings)
-        self.outbox = open_outbox(settings)
+        self.outbox = open_outbox(settings, worker_only=not smtp)
         self.sender = Sender(settings.delivery_concurrency)
         self.reuse_port = reuse_port  # several processes share the ports (admin too)
         self.metrics = Metrics(multiprocess_dir=settings.metrics_multiprocess_dir)

@@ -6,7 +6,8 @@ datagram socket in the abstract namespace (Linux: no file, nothing to clean up),
 after the outbox file and the worker's index, and acceptors send it one byte. A
 nudge is only a hint: a lost one (no worker there yet, a full socket buffer) costs at
 most one poll interval, since workers look at the outbox on their own as well. Nudges
-sent in the same turn of the event loop are coalesced into one per worker.
+sent in the same turn of the event loop are coalesced into one; each goes to the next
+worker in turn (nudging all of them made every worker but one claim nothing).
 """
 
 from __future__ import annotations
@@ -33,10 +34,11 @@ class Wake:
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._sock.setblocking(False)
         self._pending = False
+        self._next = 0
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def notify(self) -> None:
-        """New jobs are due: nudge every worker (once per turn of the event loop)."""
+        """New jobs are due: nudge the next worker (once per turn of the event loop)."""
         if self._pending:
             return
         self._pending = True
@@ -44,10 +46,13 @@ class Wake:
 
     def _send(self) -> None:
         self._pending = False
-        for address in self._addresses:
-            # No worker bound there (yet), or its buffer is full: it polls anyway.
-            with contextlib.suppress(OSError):
-                self._sock.sendto(b"!", address)
+        if not self._addresses:
+            return
+        address = self._addresses[self._next % len(self._addresses)]
+        self._next += 1
+        # No worker bound there (yet), or its buffer is full: it polls anyway.
+        with contextlib.suppress(OSError):
+            self._sock.sendto(b"!", address)
 
     def listen(self, callback: Callable[[], None]) -> None:
         """Bind this worker's address and call ``callback`` on every nudge (running loop)."""

@@ -6,6 +6,9 @@ under way share the next transaction instead of queueing for one fsync each. Eac
 runs in its own savepoint, so one that fails is rolled back alone and raises
 OutboxError to its caller while the others commit.
 
+With ``delay`` (a process whose writes are not waited on by an SMTP client), a batch
+is flushed that long after its first write, so more writes share one commit.
+
 Runs on the outbox's single thread (the executor it is given), like every other
 statement, so the connection is never used from two threads.
 """
@@ -18,6 +21,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -34,9 +38,20 @@ class _Write:
 
 
 class GroupCommit:
-    def __init__(self, executor: Executor, connection: Callable[[], sqlite3.Connection]) -> None:
+    def __init__(
+        self,
+        executor: Executor,
+        connection: Callable[[], sqlite3.Connection],
+        writer: AbstractContextManager[None] | None = None,
+        *,
+        delay: float = 0.0,
+    ) -> None:
         self._executor = executor
         self._connection = connection
+        # Held around each transaction: the outbox's cross-process writer lock.
+        self._writer: AbstractContextManager[None] = writer or nullcontext()
+        # > 0: a batch is flushed this long after its first write (more writes join it).
+        self._delay = delay
         self._batch: list[_Write] = []
         self._lock = threading.Lock()
         self._flush_pending = False
@@ -50,7 +65,10 @@ class GroupCommit:
             start = not self._flush_pending
             self._flush_pending = True
         if start:
-            self._executor.submit(self._flush)
+            if self._delay > 0:
+                loop.call_later(self._delay, self._executor.submit, self._flush)
+            else:
+                self._executor.submit(self._flush)
         return cast(_T, await future)
 
     def _flush(self) -> None:
@@ -61,22 +79,23 @@ class GroupCommit:
         results: list[tuple[bool, Any]] = []
         try:
             conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for write in batch:
-                    conn.execute("SAVEPOINT one_write")
-                    try:
-                        results.append((True, write.fn(conn)))
-                        conn.execute("RELEASE one_write")
-                    except Exception as exc:
-                        conn.execute("ROLLBACK TO one_write")
-                        conn.execute("RELEASE one_write")
-                        results.append((False, _outbox_error(exc)))
-                conn.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-                raise
+            with self._writer:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for write in batch:
+                        conn.execute("SAVEPOINT one_write")
+                        try:
+                            results.append((True, write.fn(conn)))
+                            conn.execute("RELEASE one_write")
+                        except Exception as exc:
+                            conn.execute("ROLLBACK TO one_write")
+                            conn.execute("RELEASE one_write")
+                            results.append((False, _outbox_error(exc)))
+                    conn.execute("COMMIT")
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                    raise
         except Exception as exc:  # BEGIN or COMMIT failed: nothing of the batch is kept
             results = [(False, _outbox_error(exc))] * len(batch)
         for write, (ok, value) in zip(batch, results, strict=True):

@@ -107,9 +107,18 @@ class _SMTP(SMTP):
     line_length_limit = _BLOCK
 
     def __init__(
-        self, handler: Handler, tracker: Tracker, limits: EdgeLimits, **kwargs: Any
+        self,
+        handler: Handler,
+        tracker: Tracker,
+        limits: EdgeLimits,
+        *,
+        prototype: _Prototype | None = None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(handler, timeout=limits.timeout_seconds, **kwargs)
+        if prototype is None:
+            super().__init__(handler, timeout=limits.timeout_seconds, **kwargs)
+        else:
+            prototype.initialise(self)
         self._handler = handler
         self._tracker = tracker
         self._limits = limits
@@ -284,6 +293,60 @@ class _SMTP(SMTP):
             transport.close()
 
 
+class _Prototype:
+    """aiosmtpd's per-session set-up, done once per server and copied into each session.
+
+    ``SMTP.__init__`` inspects the handler and the session class on every connection
+    (``inspect.getmembers``, ``dir``, ``inspect.signature``, a log line listing AUTH
+    mechanisms): a tenth of an acceptor's CPU under one-message-per-connection load
+    (issue 12). Those results depend only on the class, the handler and the options, so
+    a first session is built the full way and later ones copy what its ``__init__`` set
+    (immutable values, and the handler's hooks, which aiosmtpd only reads), rebinding
+    the two tables that hold methods of the session itself. The asyncio protocol state
+    (reader, transport, tasks) is made fresh for each session as before.
+    """
+
+    _REBOUND = frozenset({"_smtp_methods", "_auth_methods"})
+
+    def __init__(self, first: _SMTP) -> None:
+        own = set(vars(_bare_protocol(first.loop)))
+        self.state = {
+            k: v for k, v in vars(first).items() if k not in own and k not in self._REBOUND
+        }
+        self.smtp_methods = {name: m.__name__ for name, m in first._smtp_methods.items()}
+        self.auth_methods = {
+            # A built-in mechanism is a method of the session; the handler's are shared.
+            name: (impl.method.__name__ if impl.is_builtin else None, impl)
+            for name, impl in first._auth_methods.items()
+        }
+        self.command_size_limits = first.command_size_limits
+
+    def initialise(self, session: _SMTP) -> None:
+        loop = self.state["loop"]
+        asyncio.StreamReaderProtocol.__init__(
+            session,
+            asyncio.StreamReader(loop=loop, limit=session.line_length_limit),
+            client_connected_cb=session._cb_client_connected,
+            loop=loop,
+        )
+        vars(session).update(self.state)
+        session._smtp_methods = {
+            name: getattr(session, attr) for name, attr in self.smtp_methods.items()
+        }
+        session._auth_methods = {
+            name: impl if attr is None else impl._replace(method=getattr(session, attr))
+            for name, (attr, impl) in self.auth_methods.items()
+        }
+        self.command_size_limits.clear()  # as SMTP.__init__ does (a class-level table)
+
+
+def _bare_protocol(loop: asyncio.AbstractEventLoop) -> asyncio.StreamReaderProtocol:
+    """An asyncio protocol set up as SMTP's (with a callback): its attributes are per session."""
+    return asyncio.StreamReaderProtocol(
+        asyncio.StreamReader(loop=loop), client_connected_cb=lambda r, w: None, loop=loop
+    )
+
+
 def probe_listen(host: str, port: int) -> None:
     """Bind the listen address once, without SO_REUSEPORT, before serving: a port in use
     (even by another inbound) or a forbidden port is one ConfigError line, no traceback."""
@@ -368,9 +431,12 @@ class SmtpServer:
         )
         self.reuse_port = reuse_port  # SO_REUSEPORT: several acceptor processes on one port
         self._server: asyncio.Server | None = None
+        self._prototype: _Prototype | None = None  # aiosmtpd's session set-up, once
 
     def _factory(self) -> _SMTP:
-        return _SMTP(
+        if self._prototype is not None:
+            return _SMTP(self.handler, self.tracker, self.limits, prototype=self._prototype)
+        session = _SMTP(
             self.handler,
             self.tracker,
             self.limits,
@@ -382,9 +448,12 @@ class SmtpServer:
             tls_context=self.tls_context,
             loop=asyncio.get_running_loop(),
         )
+        self._prototype = _Prototype(session)
+        return session
 
     async def start(self) -> tuple[str, int]:
         loop = asyncio.get_running_loop()
+        self._prototype = None  # its sessions live on this loop
         self._server = await loop.create_server(
             self._factory, self.host, self.port, reuse_port=self.reuse_port or None
         )

@@ -58,3 +58,73 @@ def test_without_reuse_port_the_port_is_exclusive() -> None:
 def _noop(port: int) -> tuple[int, bytes]:
     with smtplib.SMTP("127.0.0.1", port, timeout=10) as s:
         return s.noop()
+
+
+def test_later_sessions_copy_the_first_sessions_set_up_exactly() -> None:
+    """A session made from the prototype has what aiosmtpd's own __init__ would set up."""
+    import inspect
+    import types
+
+    from inbound.smtp.server import _SMTP, _bare_protocol, _Prototype
+
+    async def run() -> None:
+        server = _server(0, reuse_port=False)
+        first = server._factory()  # the full aiosmtpd set-up
+        assert isinstance(server._prototype, _Prototype)
+        fast = server._factory()
+        slow = _SMTP(
+            server.handler,
+            server.tracker,
+            server.limits,
+            hostname=server.hostname,
+            ident="inbound ESMTP",
+            decode_data=False,
+            enable_SMTPUTF8=True,
+            data_size_limit=server.max_message_bytes,
+            tls_context=None,
+            loop=asyncio.get_running_loop(),
+        )
+        assert set(vars(fast)) == set(vars(slow))
+        # asyncio's protocol state (reader, futures) is made fresh for every session.
+        loop = asyncio.get_running_loop()
+        per_session = set(vars(_bare_protocol(loop)))
+        for name, expected in vars(slow).items():
+            got = vars(fast)[name]
+            if name in per_session:
+                assert type(got) is type(expected), name
+                if got is not None and not isinstance(got, bool | asyncio.AbstractEventLoop):
+                    assert got is not vars(first)[name], name
+                continue
+            if name == "_smtp_methods":
+                assert got.keys() == expected.keys()
+                for key, method in got.items():
+                    assert isinstance(method, types.MethodType)
+                    assert method.__self__ is fast  # bound to its own session
+                    assert method.__func__ is expected[key].__func__
+                continue
+            if name == "_auth_methods":
+                assert got.keys() == expected.keys()
+                for key, impl in got.items():
+                    assert impl.is_builtin == expected[key].is_builtin
+                    if impl.is_builtin:
+                        assert impl.method.__self__ is fast
+                continue
+            if callable(expected) and inspect.ismethod(expected):
+                assert got.__func__ is expected.__func__
+                continue
+            assert got == expected, name
+
+    asyncio.run(run())
+
+
+def test_many_sessions_in_a_row_each_get_their_own_state() -> None:
+    async def run() -> None:
+        server = _server(0, reuse_port=False)
+        _, port = await server.start()
+        loop = asyncio.get_running_loop()
+        for _ in range(3):
+            code, _ = await loop.run_in_executor(None, _noop, port)
+            assert code == 250
+        await server.stop(1.0)
+
+    asyncio.run(run())

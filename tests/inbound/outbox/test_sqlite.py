@@ -75,6 +75,82 @@ async def test_concurrent_writes_share_commits_and_are_durable_on_return(tmp_pat
     await outbox.close()
 
 
+async def test_a_write_waits_for_another_process_holding_the_writer_lock(tmp_path: Path) -> None:
+    """Writers of several processes take turns through an flock on <outbox>.lock."""
+    import fcntl
+    import os
+
+    outbox = SqliteOutbox(tmp_path / "o.sqlite3")
+    await outbox.open()
+    # Another open file description of the lock file: as another process would hold it.
+    fd = os.open(tmp_path / "o.sqlite3.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        write = asyncio.ensure_future(outbox.enqueue(_row("msg_waits"), JOBS))
+        await asyncio.sleep(0.3)
+        assert not write.done()
+        assert _count(tmp_path / "o.sqlite3", "messages") == 0
+        fcntl.flock(fd, fcntl.LOCK_UN)  # handed over at once, no busy-wait sleeping
+        await asyncio.wait_for(write, timeout=5)
+        assert _count(tmp_path / "o.sqlite3", "messages") == 1
+        # A claim (its own transaction path) waits for the lock the same way.
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        claim = asyncio.ensure_future(
+            outbox.claim_due(NOW + timedelta(days=1), 10, 30.0, Claimant(node="n", boot="b"))
+        )
+        await asyncio.sleep(0.3)
+        assert not claim.done()
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        assert len(await asyncio.wait_for(claim, timeout=5)) == 1
+    finally:
+        os.close(fd)
+    await outbox.close()
+
+
+async def test_nothing_due_is_answered_without_the_writer_lock(tmp_path: Path) -> None:
+    import fcntl
+    import os
+
+    outbox = SqliteOutbox(tmp_path / "o.sqlite3")
+    await outbox.open()
+    fd = os.open(tmp_path / "o.sqlite3.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        claimed = await asyncio.wait_for(
+            outbox.claim_due(NOW, 10, 30.0, Claimant(node="n", boot="b")), timeout=5
+        )
+        assert claimed == []
+    finally:
+        os.close(fd)
+    await outbox.close()
+
+
+async def test_a_commit_delay_gathers_writes_made_one_after_another(tmp_path: Path) -> None:
+    """A worker-only process's writes (commit_delay) share a commit even when sequential
+    writes of different tasks arrive a few milliseconds apart."""
+    outbox = SqliteOutbox(tmp_path / "o.sqlite3", commit_delay=0.2)
+    await outbox.open()
+    flushes = 0
+    flush = outbox._commits._flush
+
+    def counting_flush() -> None:
+        nonlocal flushes
+        flushes += 1
+        flush()
+
+    outbox._commits._flush = counting_flush  # type: ignore[method-assign]  # count the transactions
+
+    async def one(i: int) -> None:
+        await asyncio.sleep(0.01 * i)  # staggered: without a delay, several commits
+        await outbox.enqueue(_row(f"msg_{i}"), JOBS)
+        assert _count(tmp_path / "o.sqlite3", "messages") >= 1  # committed on return
+
+    await asyncio.gather(*(one(i) for i in range(8)))
+    assert flushes == 1
+    assert _count(tmp_path / "o.sqlite3", "messages") == 8
+    await outbox.close()
+
+
 async def test_a_failing_write_does_not_take_its_batch_with_it(tmp_path: Path) -> None:
     outbox = SqliteOutbox(tmp_path / "o.sqlite3")
     await outbox.open()
