@@ -17,6 +17,8 @@ stores raw mail in moto's S3 server on loopback.
 
     .venv/bin/python bench/side_by_side.py [--rounds 5] [--messages 500] [--sizes 5,24,100]
         [--inbound-variant "--processes 1"]...   # extra inbound rows, e.g. release 1's model
+        [--inbound-variant "--role smtp"]   # the door alone: acceptors, no delivery workers
+        [--baseline-tree ../main]...   # another checkout's inbound, side by side (before/after)
 """
 
 from __future__ import annotations
@@ -466,7 +468,25 @@ def systems(work: Path, args: argparse.Namespace, moto_url: str) -> list[System]
     for variant in ["", *args.inbound_variant]:
         holder: list[System] = []
         name = "inbound serve" + (f" {variant}" if variant else "")
-        system = System(name, inbound(variant.split(), holder), delivers=True, receiver=Receiver())
+        # "--role smtp": the acceptors alone (the door), nothing delivers on that node.
+        door_only = "--role smtp" in variant
+        system = System(
+            name, inbound(variant.split(), holder), delivers=not door_only, receiver=Receiver()
+        )
+        holder.append(system)
+        out.append(system)
+    for tree in args.baseline_tree:
+        # Another checkout's inbound (e.g. main before a change), run from its directory:
+        # ``python -m inbound`` puts the working directory first on sys.path.
+        holder = []
+        root = Path(tree).resolve()
+        system = System(
+            f"inbound serve @{root.name}",
+            inbound([], holder),
+            delivers=True,
+            cwd=root,
+            receiver=Receiver(),
+        )
         holder.append(system)
         out.append(system)
     return out
@@ -512,7 +532,11 @@ def report(all_systems: list[System], sizes: list[int]) -> None:
         print("|---|---|---|---|---|---|")
         for s in all_systems:
             rows = s.results.get(size, [])
-            delivered = f"{med([r['delivered'] for r in rows]):.0f}" if s.delivers else "(discards)"
+            delivered = (
+                f"{med([r['delivered'] for r in rows]):.0f}"
+                if s.delivers
+                else ("(queued)" if s.name.startswith("inbound") else "(discards)")
+            )
             print(
                 f"| {s.name} | {med([r['accepted'] for r in rows]):.0f} | {delivered} |"
                 f" {med([r['cpu_ms'] for r in rows]):.1f} | {med([r['rss_mb'] for r in rows]):.0f}"
@@ -520,11 +544,14 @@ def report(all_systems: list[System], sizes: list[int]) -> None:
             )
         for s in all_systems[3:]:
             rows = s.results.get(size, [])
-            d = med([r["delivered"] for r in rows]) / med(
-                [r["delivered"] for r in naive.results[size]]
-            )
             a = med([r["accepted"] for r in rows]) / med(
                 [r["accepted"] for r in haraka.results[size]]
+            )
+            if not s.delivers:
+                print(f"\n{s.name}: accepted {a:.2f}x Haraka (no delivery on this node)")
+                continue
+            d = med([r["delivered"] for r in rows]) / med(
+                [r["delivered"] for r in naive.results[size]]
             )
             print(f"\n{s.name}: delivered {d:.2f}x the naive stack; accepted {a:.2f}x Haraka")
     print("\n## one 25 MB message (18 MB attachment): rise of the peak RSS of all processes\n")
@@ -543,6 +570,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="5,24,100")
     parser.add_argument("--haraka-nodes", default="cpus", help="Haraka's smtp.ini nodes=")
     parser.add_argument("--inbound-variant", action="append", default=[])
+    parser.add_argument(
+        "--baseline-tree",
+        action="append",
+        default=[],
+        help="another checkout of inbound to run as one more system (before/after)",
+    )
     parser.add_argument("--no-big", action="store_true", help="skip the 25 MB message")
     parser.add_argument("--only", default="", help="comma-separated system name prefixes")
     args = parser.parse_args()

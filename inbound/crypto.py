@@ -84,7 +84,8 @@ def is_sealed(blob: bytes) -> bool:
 def open_sealed(dek: bytes, object_key: str, blob: bytes) -> bytes:
     if not is_sealed(blob):
         raise SealError("not a sealed blob")
-    nonce, body = blob[4 : 4 + _NONCE], blob[4 + _NONCE :]
+    # A view, not a slice: slicing a 25 MB blob would copy it (issue 12: memory).
+    nonce, body = blob[4 : 4 + _NONCE], memoryview(blob)[4 + _NONCE :]
     try:
         return AESGCM(dek).decrypt(nonce, body, object_key.encode())
     except InvalidTag:

@@ -290,6 +290,8 @@ class Worker:
             self._authenticate(raw, msg.envelope),
         )
         parsed, verdict = checked.apply(parsed, verdict)
+        if not _raw_needed(route):
+            raw = b""  # let the raw bytes go before the event is built (issue 12: memory)
         await self._index_addresses(msg.id, parsed, verdict)
         kind = str(verdict.kind)
         if self.metrics is not None and job.attempts == 0:
@@ -560,6 +562,12 @@ def _parse_and_classify(
 ) -> tuple[ParsedMessage, Classification]:
     parsed = parse(raw, received_at)
     return parsed, classify(parsed, hints, received_at)
+
+
+def _raw_needed(route: Route) -> bool:
+    """Whether the webhook request carries the raw message (else it is freed early)."""
+    fmt = formats.Format(route.format)
+    return fmt is formats.Format.RAW or (fmt is formats.Format.POSTMARK and route.raw_email)
 
 
 def _kind(event: dict[str, object]) -> str | None:
