@@ -256,11 +256,18 @@ class _SMTP(SMTP):
                 if not block:  # the client went away; aiosmtpd cancels us on EOF anyway
                     raise ConnectionResetError("EOF during DATA")
                 if not (over_budget or reader.too_big):
-                    counted += len(block)
-                    tracker.bytes_in_flight += len(block)
-                    if tracker.bytes_in_flight > tracker.max_bytes:
+                    if tracker.bytes_in_flight + len(block) > tracker.max_bytes:
+                        # This block would overrun the budget: the transfer gets 452, the
+                        # rest is read and dropped, and the budget counts as spent (new
+                        # DATA gets 452) until this transfer is answered.
                         over_budget = True
                         arrival.body.discard()
+                        rest_of_budget = max(tracker.max_bytes - tracker.bytes_in_flight, 0)
+                        counted += rest_of_budget
+                        tracker.bytes_in_flight += rest_of_budget
+                    else:
+                        counted += len(block)
+                        tracker.bytes_in_flight += len(block)
                 rest = reader.feed(block)
                 if rest is not None:
                     break
