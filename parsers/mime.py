@@ -92,7 +92,28 @@ _REPORT_TYPES = frozenset(
         "message/partial",
     }
 )
+# The same reports under the labels senders also use (``application/feedback-report``,
+# ``message/x-feedback-report``, ``text/x-delivery-status``...): read by subtype, so an
+# unusual label never hides a report's fields from the classifiers.
+_REPORT_SUBTYPES = frozenset(
+    {
+        "feedback-report",
+        "delivery-status",
+        "global-delivery-status",
+        "disposition-notification",
+        "rfc822-headers",
+    }
+)
 _MESSAGE_TYPES = frozenset({"message/rfc822", "message/global"})
+
+
+def _is_report(ctype: str) -> bool:
+    if ctype in _REPORT_TYPES:
+        return True
+    top, _, sub = ctype.partition("/")
+    return top in ("message", "application", "text") and sub.removeprefix("x-") in _REPORT_SUBTYPES
+
+
 # The fields that make a header block a message's (RFC 5322 §3.6): trace, origin,
 # destination, identification and subject. Three of them, one naming where the message
 # came from, tell a returned message from a body part's own (Content-*) header.
@@ -300,7 +321,7 @@ def _walk_entity(
     if ctype in _MESSAGE_TYPES:
         _enclosed(entity, headers, body, state, depth)
         return
-    if ctype.startswith("text/") or ctype in _REPORT_TYPES:
+    if ctype.startswith("text/") or _is_report(ctype):
         text, d = decode_bytes(body, dict(headers.params).get("charset"), state.budget)
         text = _newlines(text)
         state.defects.extend(f"{ctype}: {x}" for x in d)
@@ -327,7 +348,7 @@ def _is_message_header(headers: EntityHeaders, parent: str) -> bool:
     Not so the protected headers of signed or encrypted mail (RFC 9788 ``hp``, the
     drafts' ``protected-headers``): there Subject/From/To/Message-ID are the body part's.
     """
-    if headers.content_type.startswith("message/") or headers.content_type in _REPORT_TYPES:
+    if headers.content_type.startswith("message/") or _is_report(headers.content_type):
         return False
     if parent in _PROTECTING_TYPES or any(k in _PROTECTED_PARAMS for k, _ in headers.params):
         return False

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from parsers import Kind, parse
 from parsers.classify import arf
 
@@ -132,4 +134,84 @@ def test_feedback_fields_outside_multipart_report_are_a_complaint() -> None:
 
 def test_a_feedback_type_line_alone_outside_a_report_is_no_complaint() -> None:
     raw = MIXED_REPORT.replace(b"User-Agent: ISP-FBL/2.1\r\nVersion: 1\r\n", b"")
+    assert arf.detect(parse(raw, NOW)) is None
+
+
+def _arf_labelled(report_type: str, outer: str = "multipart/report") -> bytes:
+    return _msg(f"""
+From: feedback@mailbox.example
+To: fbl@shop.example
+Subject: Complaint about a message you sent
+MIME-Version: 1.0
+Content-Type: {outer}; report-type=feedback-report; boundary="B"
+
+--B
+Content-Type: text/plain; charset=us-ascii
+
+A user marked a message from your service as junk.
+--B
+Content-Type: {report_type}
+
+Feedback-Type: abuse
+User-Agent: MailboxFBL/2.1
+Version: 1
+Original-Rcpt-To: <reader@mailbox.example>
+Source-IP: 198.51.100.7
+
+--B
+Content-Type: text/rfc822-headers
+
+From: news@shop.example
+To: reader@mailbox.example
+Message-ID: <n-42@shop.example>
+Subject: This week
+
+--B--
+""")
+
+
+@pytest.mark.parametrize(
+    "report_type",
+    [
+        "application/feedback-report",
+        "message/x-feedback-report",
+        "application/x-feedback-report",
+        "text/feedback-report",
+    ],
+)
+def test_a_feedback_report_under_an_unusual_label_is_still_a_complaint(report_type: str) -> None:
+    parsed = parse(_arf_labelled(report_type), NOW)
+    verdict = arf.detect(parsed)
+    assert verdict is not None, report_type
+    assert verdict.kind == Kind.COMPLAINT
+    assert verdict.complaint is not None
+    assert verdict.complaint.feedback_type == "abuse"
+    assert verdict.complaint.original_recipient == "reader@mailbox.example"
+    assert verdict.complaint.source_ip == "198.51.100.7"
+    assert verdict.complaint.original_message_id == "n-42@shop.example"
+    assert verdict.evidence[0].where == f"part:{report_type}"
+    # The report part is still listed as what it was sent as, never as the body text.
+    assert "Feedback-Type" not in (parsed.text or "")
+
+
+def test_an_unusual_report_label_without_report_type_needs_every_required_field() -> None:
+    # Outside multipart/report, a part of that label with only Feedback-Type is no report.
+    raw = _msg("""
+From: someone@example.org
+To: me@shop.example
+Subject: notes
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="B"
+
+--B
+Content-Type: text/plain
+
+See the attached notes.
+--B
+Content-Type: application/x-feedback-report
+
+Feedback-Type: suggestion
+
+--B--
+""")
     assert arf.detect(parse(raw, NOW)) is None
