@@ -267,6 +267,7 @@ class Reading:
     # Languages whose ``internal`` words (a colleague, a department, a meeting series)
     # occur anywhere in the text: "I've moved to finance. Can you take me off the list?"
     colleague: frozenset[str] = frozenset()
+    concepts: frozenset[str] = frozenset()  # every concept seen, in any language read
 
     def vetoes(self, kind: RequestType, span: tuple[int, int], language: str) -> bool:
         """Whether words of ``span`` cancel ``kind`` asked in ``language``: that language's
@@ -376,6 +377,7 @@ def read(
         reminders=sorted(reminders),
         strength=strength,
         colleague=colleague,
+        concepts=frozenset(c for seen in by_sentence.values() for c in seen),
     )
 
 
