@@ -50,7 +50,7 @@ _USED = ("blind-7",)
 LABEL_INDEX = {label: i for i, label in enumerate(model.LABELS)}
 # Labels whose ordinary-mail look-alikes are common ("send me the quote", "I don't want
 # the ad to be dear", "could you give me information about your prices") need more.
-_THRESHOLD_MIN = {"unsubscribe": 0.8, "access": 0.8, "objection": 0.75}
+_THRESHOLD_MIN = {"unsubscribe": 0.8, "access": 0.8, "objection": 0.8}
 
 Doc = tuple[str, frozenset[int], str]  # text, label indexes, source
 

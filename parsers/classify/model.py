@@ -72,8 +72,9 @@ _LATIN_TABLE = str.maketrans(_LATIN)
 
 
 def latin(word: str) -> str:
-    """A folded word with Greek and Cyrillic letters in Latin ones (other scripts kept)."""
-    return word.translate(_LATIN_TABLE)
+    """A folded word with Greek and Cyrillic letters in Latin ones (other scripts kept);
+    Greek "ου" is "ou" as people type it ("μου" "mou")."""
+    return word.replace("ου", "ou").translate(_LATIN_TABLE)
 
 
 def words(text: str) -> list[tuple[int, str]]:
