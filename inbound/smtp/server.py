@@ -29,6 +29,8 @@ import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from email._header_value_parser import get_addr_spec, get_angle_addr
+from email.errors import HeaderParseError
 from typing import Any, AnyStr
 
 from aiosmtpd.smtp import SMTP, syntax
@@ -172,6 +174,26 @@ class _SMTP(SMTP):
             await super().push(replacement)
             return
         await super().push(status)
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """aiosmtpd 1.4.6's ``SMTP._getaddr``, the same parse, without the ``Protocol``
+        class it defines (for typing only) on every call: creating that class cost about
+        50 us per MAIL and per RCPT (issue 12)."""
+        if not arg:
+            return "", ""
+        try:
+            if arg.lstrip().startswith("<"):
+                angle, rest = get_angle_addr(arg)
+                addr = angle.addr_spec
+            else:
+                spec, rest = get_addr_spec(arg)
+                addr = spec.addr_spec
+        except HeaderParseError:
+            return None, None
+        localpart = addr.rpartition("@")[0]
+        if self.local_part_limit and len(localpart) > self.local_part_limit:
+            return None, None
+        return addr, rest
 
     def _timeout_cb(self) -> None:  # aiosmtpd's timer callback: say why, then close
         transport = self.transport

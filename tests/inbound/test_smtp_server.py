@@ -128,3 +128,34 @@ def test_many_sessions_in_a_row_each_get_their_own_state() -> None:
         await server.stop(1.0)
 
     asyncio.run(run())
+
+
+@pytest.mark.parametrize(
+    "arg",
+    [
+        "",
+        "<>",
+        "<a@b.test>",
+        " <a@b.test> SIZE=10",
+        "a@b.test",
+        "<@relay.test:a@b.test>",
+        '<"quoted local"@b.test>',
+        "<a@b.test",
+        "<a@[127.0.0.1]>",
+        "<jörg@bücher.test> SMTPUTF8",
+        "<a(comment)@b.test>",
+        "not an address",
+        "<" + "x" * 300 + "@b.test>",
+    ],
+)
+def test_our_address_parse_answers_as_aiosmtpds_own(arg: str) -> None:
+    """_getaddr is aiosmtpd's, without the class it made per call: same results."""
+    from aiosmtpd.smtp import SMTP
+
+    from inbound.smtp.server import _SMTP
+
+    ours = _SMTP.__new__(_SMTP)
+    theirs = SMTP.__new__(SMTP)
+    assert ours._getaddr(arg) == SMTP._getaddr(theirs, arg)
+    ours.local_part_limit = theirs.local_part_limit = 64
+    assert ours._getaddr(arg) == SMTP._getaddr(theirs, arg)
