@@ -115,9 +115,10 @@ def _features(found: list[tuple[int, str]]) -> dict[str, int]:
 
 @dataclass(frozen=True, slots=True)
 class Model:
-    """Per-type weights of each feature (sparse: (label index, weight) pairs), biases."""
+    """Per-feature weights (one per label, dense; equal values share one float), biases,
+    and the threshold of each label."""
 
-    weights: dict[str, tuple[tuple[int, float], ...]]
+    weights: dict[str, tuple[float, ...]]
     bias: tuple[float, ...]
     threshold: dict[str, float]  # calibrated per label by the training script
 
@@ -128,10 +129,15 @@ def parse_model(text: str) -> Model:
     data = json.loads(text)
     if tuple(data["labels"]) != LABELS:
         raise ValueError(f"model labels {data['labels']} are not {list(LABELS)}")
-    weights = {
-        feature: tuple(zip(flat[::2], flat[1::2], strict=True))
-        for feature, flat in data["weights"].items()
-    }
+    shared: dict[float, float] = {}
+    rows: dict[tuple[float, ...], tuple[float, ...]] = {}
+    weights: dict[str, tuple[float, ...]] = {}
+    for feature, flat in data["weights"].items():
+        row = [0.0] * len(LABELS)
+        for i, w in zip(flat[::2], flat[1::2], strict=True):
+            row[int(i)] = shared.setdefault(float(w), float(w))
+        key = tuple(row)
+        weights[feature] = rows.setdefault(key, key)
     return Model(
         weights=weights,
         bias=tuple(float(b) for b in data["bias"]),
@@ -167,23 +173,21 @@ class Verdict:
 
 
 def score(feats: dict[str, int], model: Model) -> tuple[list[float], list[int]]:
-    """Raw scores per label and, per label, the offset of its strongest feature."""
-    sums = list(model.bias)
-    best = [0.0] * len(LABELS)
-    where = [0] * len(LABELS)
+    """Raw scores per label and, for each label that scores above its bias, the offset of
+    the feature that adds most to it (0 for the others)."""
     if not feats:
-        return sums, where
+        return list(model.bias), [0] * len(LABELS)
     scale = 1.0 / math.sqrt(len(feats))
     table = model.weights
-    for feature, offset in feats.items():
-        pairs = table.get(feature)
-        if pairs is None:
-            continue
-        for i, w in pairs:
-            sums[i] += w * scale
-            if w > best[i]:
-                best[i] = w
-                where[i] = offset
+    found = [(table[f], offset) for f, offset in feats.items() if f in table]
+    if not found:
+        return list(model.bias), [0] * len(LABELS)
+    columns = zip(*(row for row, _ in found), strict=True)
+    sums = [b + scale * sum(column) for b, column in zip(model.bias, columns, strict=True)]
+    where = [0] * len(LABELS)
+    for i, (total, bias) in enumerate(zip(sums, model.bias, strict=True)):
+        if total > bias:
+            where[i] = max(found, key=lambda item: item[0][i])[1]
     return sums, where
 
 

@@ -470,7 +470,10 @@ def detect(
         confidence = max(confidence, _CONF_SUBJECT)
     bare_body = unsubscribe.bare(text)
     short_only = False
-    verdict = model.read(text) if text.strip() else None
+    # The model reads only a text with words of some request (``_GROUNDS``): what it
+    # could add must rest on them anyway, and most ordinary mail has none.
+    grounded = any(_grounded(kind, body.concepts) for kind in _GROUNDS)
+    verdict = model.read(text) if grounded and text.strip() else None
     if (
         verdict is not None
         and set(body.requests) == {RequestType.UNSUBSCRIBE}
