@@ -70,8 +70,10 @@ _REPORT_PHRASES = re.compile(
 )
 
 # Lines where the copy of the original message (or its headers) starts.
+# One possessive run of the leading decoration (whitespace, dashes, rules): two adjacent
+# runs that both match a space backtrack quadratically on a long line of spaces.
 _ORIGINAL_MARKER = re.compile(
-    r"^\s*[-=*_ ]*("
+    r"^[\s\-=*_]*+("
     r"original (message|mail)|this is a copy of|below this line is a copy|copy of the message"
     r"|returned message|original message follows|message headers follow|original message headers"
     r"|below is a copy of the original message|unsent message below|unsent message follows"

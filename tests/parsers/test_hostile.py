@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from parsers import mime, parse, text
+from parsers import Hints, classify, mime, parse, text
 from parsers.budget import MAX_DEFECTS, MAX_DETECTION_BYTES, MAX_REPLY_CHARS, Budget
+from parsers.classify import warm_up
 from parsers.model import ParsedMessage
 from parsers.text import codec_for, html_to_text, sanitize_html
 
@@ -228,3 +229,34 @@ def test_a_one_megabyte_header_line_is_dropped_and_the_structure_kept() -> None:
     assert [a.filename for a in parsed.attachments] == ["a.pdf"]
     assert "X-Long header over 131072 bytes: dropped" in parsed.defects
     assert parsed.header("X-Long") is None
+
+
+# ---------------------------------------------------------------- item 12: classify too
+
+_BOUNCE_HEAD = (
+    b"From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\nTo: bob@example.org\n"
+    b"Subject: Undelivered Mail Returned to Sender\nReturn-Path: <>\nMIME-Version: 1.0\n"
+)
+CLASSIFY_SHAPES = {
+    # The bounce splitter's returned-message marker began with two runs that both take a
+    # space: on one 200 KB line of spaces it backtracked for minutes (found by
+    # bench/mime_fuzz.py, case 6562 of seed 1).
+    "space-line-200k": _text(b"hello\n" + b" " * 200_000 + b"\n"),
+    "bounce-space-line-200k": _BOUNCE_HEAD
+    + b"Content-Type: text/plain\n\n550 5.1.1 user unknown\n"
+    + b" " * 200_000
+    + b"\n",
+    "decoration-line-200k": _text(b"hello\n" + b" -=*_\t" * 40_000 + b"\n"),
+}
+
+
+@pytest.mark.parametrize("name", [*SHAPES, *CLASSIFY_SHAPES])
+def test_hostile_shape_parses_and_classifies_within_a_cpu_bound(name: str) -> None:
+    raw = SHAPES.get(name) or CLASSIFY_SHAPES[name]
+    warm_up()  # the tables are built once per process (~1 s): not this message's cost
+    start = time.process_time()
+    parsed = parse(raw, NOW)
+    verdict = classify(parsed, Hints(rcpt_to=("bob@example.org",)), NOW)
+    seconds = time.process_time() - start
+    assert seconds < BOUND, f"{name}: {seconds:.2f} s of CPU"
+    json.dumps(verdict.to_dict())
