@@ -50,18 +50,23 @@ def _count(path: Path, table: str) -> int:
         return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])  # noqa: S608  (fixed names)
 
 
-async def test_concurrent_writes_share_commits_and_are_durable_on_return(tmp_path: Path) -> None:
-    outbox = SqliteOutbox(tmp_path / "o.sqlite3")
-    await outbox.open()
-    flushes = 0
+def _count_flushes(outbox: SqliteOutbox) -> list[int]:
+    """Count the outbox's transactions from now on: the one-item list it returns."""
+    flushes = [0]
     flush = outbox._commits._flush
 
     def counting_flush() -> None:
-        nonlocal flushes
-        flushes += 1
+        flushes[0] += 1
         flush()
 
     outbox._commits._flush = counting_flush  # type: ignore[method-assign]  # count the transactions
+    return flushes
+
+
+async def test_concurrent_writes_share_commits_and_are_durable_on_return(tmp_path: Path) -> None:
+    outbox = SqliteOutbox(tmp_path / "o.sqlite3")
+    await outbox.open()
+    flushes = _count_flushes(outbox)
 
     async def one(i: int) -> None:
         await outbox.enqueue(_row(f"msg_{i}"), JOBS)
@@ -71,7 +76,7 @@ async def test_concurrent_writes_share_commits_and_are_durable_on_return(tmp_pat
     await asyncio.gather(*(one(i) for i in range(60)))
     assert _count(tmp_path / "o.sqlite3", "messages") == 60
     assert _count(tmp_path / "o.sqlite3", "jobs") == 60
-    assert 1 <= flushes < 60  # group commit: fewer transactions than writes
+    assert 1 <= flushes[0] < 60  # group commit: fewer transactions than writes
     await outbox.close()
 
 
@@ -130,15 +135,7 @@ async def test_a_commit_delay_gathers_writes_made_one_after_another(tmp_path: Pa
     writes of different tasks arrive a few milliseconds apart."""
     outbox = SqliteOutbox(tmp_path / "o.sqlite3", commit_delay=0.2)
     await outbox.open()
-    flushes = 0
-    flush = outbox._commits._flush
-
-    def counting_flush() -> None:
-        nonlocal flushes
-        flushes += 1
-        flush()
-
-    outbox._commits._flush = counting_flush  # type: ignore[method-assign]  # count the transactions
+    flushes = _count_flushes(outbox)
 
     async def one(i: int) -> None:
         await asyncio.sleep(0.01 * i)  # staggered: without a delay, several commits
@@ -146,7 +143,7 @@ async def test_a_commit_delay_gathers_writes_made_one_after_another(tmp_path: Pa
         assert _count(tmp_path / "o.sqlite3", "messages") >= 1  # committed on return
 
     await asyncio.gather(*(one(i) for i in range(8)))
-    assert flushes == 1
+    assert flushes == [1]
     assert _count(tmp_path / "o.sqlite3", "messages") == 8
     await outbox.close()
 
