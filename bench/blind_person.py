@@ -366,8 +366,12 @@ def report(name: str, cases: list[Case]) -> None:
     """All figures of one blind set."""
     kinds = _count(cases)
     print(f"\n## {name}: {len(cases)} cases x {len(SHAPES)} shapes ({kinds})")
+    recorded = recorded_figures(SETS / f"generalisation-{name}.toml")
+    if recorded:
+        print("recorded in the set's header (before and after each round):")
+        print("\n".join(f"  {line}" for line in recorded))
     outcomes, times, charsets = run(cases)
-    _table("overall", {"all shapes": outcomes})
+    _table("overall (now)", {"all shapes": outcomes})
     _table("per shape", _group(outcomes, lambda o: o.shape))
     _table("per language (all shapes)", _group(outcomes, lambda o: o.case.lang))
     report_types(outcomes)
@@ -380,6 +384,25 @@ def report(name: str, cases: list[Case]) -> None:
         f"(first message includes the cold start)"
     )
     report_misses(outcomes)
+
+
+def recorded_figures(path: Path) -> list[str]:
+    """The figures a set's header records: its BEFORE / AFTER lines and their overall rows.
+
+    Each set keeps, in its own header comment, what the detector scored on it before the
+    round it was written for and after it (and any later rounds), so this bench prints
+    every set's history beside today's figure.
+    """
+    lines = []
+    for line in path.read_text("utf-8").splitlines():
+        if not line.startswith("#"):
+            break
+        text = line.lstrip("#").strip()
+        if text.startswith(("BEFORE", "AFTER", "overall", "this half", "set 10")) or (
+            text[:1].isdigit() and "|" in text
+        ):
+            lines.append(text)
+    return lines
 
 
 def _count(cases: list[Case]) -> str:
