@@ -155,6 +155,9 @@ _MOBILE = re.compile(
     r"\s*[.!]?\s*$",
     re.IGNORECASE,
 )
+# The longest mobile signature line the pattern can match: its phrase (<= ~100 characters)
+# and an appended link of up to 200.
+_MOBILE_MAX_CHARS = 320
 _DIGIT = re.compile(r"\d")
 _TRAILING_RULE = re.compile(r"^\s*(?:[-_=*—–]\s*){2,}$|^\s*—\s*$")
 
@@ -428,7 +431,10 @@ def _signature(lines: list[str]) -> tuple[list[str], str | None]:
             signature = "\n".join(lines[index + 1 :]).strip()
             return lines[:index], signature or None
     for index in content[-3:]:
-        if _MOBILE.match(lines[index]):
+        candidate = lines[index].strip()
+        # Short lines only, by construction: the pattern's leading whitespace and its
+        # word-or-space runs backtrack quadratically on a long line of spaces.
+        if len(candidate) <= _MOBILE_MAX_CHARS and _MOBILE.match(candidate):
             signature = "\n".join(lines[index:]).strip()
             return lines[:index], signature or None
     return lines, None

@@ -74,6 +74,10 @@ SHAPES = {
         * 800
     ),
     "long-text-3mb": _text(b"> quoted line\nOn Mon, Ann <a@b.c> wrote:\n" * 80_000),
+    # The mobile-signature pattern tried on a last line of 200 KB of spaces and a word: its
+    # leading whitespace and word-or-space runs backtracked quadratically (found by
+    # bench/mime_fuzz.py, case 3926 of seed 1).
+    "spaces-then-word-200k": _text(b"hello\n" + b" " * 200_000 + b"x\n"),
 }
 
 
