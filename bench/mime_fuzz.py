@@ -20,15 +20,17 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import gzip
 import json
 import random
 import re
+import signal
 import sys
 import time
 import tracemalloc
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -296,6 +298,29 @@ def _shape(parsed: ParsedMessage) -> tuple[tuple[str, ...], bool]:
     return tuple(a.content_type for a in parsed.attachments), parsed.html is not None
 
 
+# A case still running after this much CPU is stopped and counted as a failure, so one
+# catastrophic pattern cannot stall the whole run (the regex engine checks for signals).
+STUCK_SECONDS = 30
+
+
+class _Stuck(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _watchdog() -> Iterator[None]:
+    def stuck(signum: int, frame: object) -> None:
+        raise _Stuck
+
+    previous = signal.signal(signal.SIGPROF, stuck)
+    signal.setitimer(signal.ITIMER_PROF, STUCK_SECONDS)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
+
+
 def _parse_and_detect(raw: bytes) -> ParsedMessage:
     parsed = parse(raw, NOW)
     for detect in (arf.detect, dsn.detect, autoreply.detect):
@@ -318,7 +343,11 @@ def check(
     failures: list[str] = []
     start = time.process_time()
     try:
-        parsed = _parse_and_detect(raw)
+        with _watchdog():
+            parsed = _parse_and_detect(raw)
+    except _Stuck:
+        seconds = time.process_time() - start
+        return Outcome(name, len(raw), seconds, 0, [f"stuck over {STUCK_SECONDS} s of CPU"])
     except Exception as exc:  # the property under test: nothing escapes
         seconds = time.process_time() - start
         return Outcome(name, len(raw), seconds, 0, [f"raised {type(exc).__name__}: {exc}"[:200]])
@@ -385,6 +414,8 @@ def run(count: int, seed: int, max_size: int = MAX_SIZE, trace_every: int = 1) -
                 reference[fixture] = _shape(parse((FIXTURES / fixture).read_bytes(), NOW))
             expected = reference[fixture]
         outcomes.append(check(name, raw, expected, trace_memory=index % trace_every == 0))
+        if (index + 1) % 1000 == 0:
+            print(f"  ... {index + 1} checked", file=sys.stderr, flush=True)
     return outcomes
 
 
