@@ -21,8 +21,10 @@ ENHANCED_STATUS = re.compile(r"(?<![\w.\-/])([245])\.(\d{1,3})\.(\d{1,3})(?![\w.
 # RFC 5321 §4.2: a three-digit reply code; 2yz success, 4yz transient, 5yz permanent.
 # Only codes that stand where a server's reply stands: at a line start, or after "said:",
 # "returned", "error", "reply", "response", "smtp;" or the like.
+# The space after the context is bounded: a whitespace character is itself a context, so
+# nothing is lost, and an unbounded run backtracked quadratically over a long run of spaces.
 _REPLY_CONTEXT = re.compile(
-    r"(?:^|[\s:;'\"(\[>=]|said:|returned|error|reply|response|smtp;)\s*"
+    r"(?:^|[\s:;'\"(\[>=]|said:|returned|error|reply|response|smtp;)\s{0,16}"
     r"(?P<code>[45][0-5]\d)(?=[\s\-:;,.)]|$)",
     re.IGNORECASE | re.MULTILINE,
 )

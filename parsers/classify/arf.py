@@ -98,7 +98,7 @@ def _arf(parsed: ParsedMessage) -> Classification | None:
         # §3.1 requires (Feedback-Type, User-Agent, Version) must be there.
         for part in parsed.parts:
             head = (part.text or "")[:_MAX_FIELDS_TEXT]
-            if re.search(r"^\s*Feedback-Type:", head, re.M | re.I):
+            if re.search(r"^[ \t]*+Feedback-Type:", head, re.M | re.I):
                 found = _fields(head)
                 if report_type == "feedback-report" or found.keys() >= _REQUIRED_FIELDS:
                     fields, where = found, f"part:{part.content_type}"

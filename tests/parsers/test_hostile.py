@@ -251,6 +251,14 @@ CLASSIFY_SHAPES = {
     + b" " * 200_000
     + b"\n",
     "decoration-line-200k": _text(b"hello\n" + b" -=*_\t" * 40_000 + b"\n"),
+    # The ARF fallback's "^\s*Feedback-Type:" (MULTILINE) scanned the whole whitespace run
+    # from every line start in it; the reply-code finder's context then "\s*" from every
+    # whitespace character (bench/mime_fuzz.py, seed 1 cases 334 and 405: 12-17 s).
+    "blank-lines-100k": _text(b"hello\n" + b" \n" * 100_000 + b"bye\n"),
+    "bounce-tab-run-200k": _BOUNCE_HEAD
+    + b"Content-Type: text/plain\n\nI was not able to deliver your message.\n"
+    + b"\t" * 200_000
+    + b"\n",
 }
 
 
