@@ -8,10 +8,14 @@ by a worker that never came back). Tests copy it before opening it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import os
 import shutil
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -80,17 +84,23 @@ async def test_concurrent_writes_share_commits_and_are_durable_on_return(tmp_pat
     await outbox.close()
 
 
-async def test_a_write_waits_for_another_process_holding_the_writer_lock(tmp_path: Path) -> None:
-    """Writers of several processes take turns through an flock on <outbox>.lock."""
-    import fcntl
-    import os
-
-    outbox = SqliteOutbox(tmp_path / "o.sqlite3")
-    await outbox.open()
-    # Another open file description of the lock file: as another process would hold it.
-    fd = os.open(tmp_path / "o.sqlite3.lock", os.O_RDWR | os.O_CREAT, 0o600)
+@contextlib.contextmanager
+def _writer_lock(path: Path) -> Iterator[int]:
+    """Hold the outbox's writer lock through another open file description of the lock
+    file, as another process would; yields its fd (to release and take it again)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+        yield fd
+    finally:
+        os.close(fd)
+
+
+async def test_a_write_waits_for_another_process_holding_the_writer_lock(tmp_path: Path) -> None:
+    """Writers of several processes take turns through an flock on <outbox>.lock."""
+    outbox = SqliteOutbox(tmp_path / "o.sqlite3")
+    await outbox.open()
+    with _writer_lock(tmp_path / "o.sqlite3.lock") as fd:
         write = asyncio.ensure_future(outbox.enqueue(_row("msg_waits"), JOBS))
         await asyncio.sleep(0.3)
         assert not write.done()
@@ -107,26 +117,17 @@ async def test_a_write_waits_for_another_process_holding_the_writer_lock(tmp_pat
         assert not claim.done()
         fcntl.flock(fd, fcntl.LOCK_UN)
         assert len(await asyncio.wait_for(claim, timeout=5)) == 1
-    finally:
-        os.close(fd)
     await outbox.close()
 
 
 async def test_nothing_due_is_answered_without_the_writer_lock(tmp_path: Path) -> None:
-    import fcntl
-    import os
-
     outbox = SqliteOutbox(tmp_path / "o.sqlite3")
     await outbox.open()
-    fd = os.open(tmp_path / "o.sqlite3.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with _writer_lock(tmp_path / "o.sqlite3.lock"):
         claimed = await asyncio.wait_for(
             outbox.claim_due(NOW, 10, 30.0, Claimant(node="n", boot="b")), timeout=5
         )
         assert claimed == []
-    finally:
-        os.close(fd)
     await outbox.close()
 
 
